@@ -1,0 +1,1 @@
+"""Domain models, settings and errors shared by every part; imports nothing of ours."""

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     host: str = Field("0.0.0.0", validation_alias=AliasChoices("HOST", "CORDON_HOST"))
     port: int = Field(3978, validation_alias="PORT")
     public_url: str = Field("", validation_alias="CORDON_PUBLIC_URL")
+    # An external sandbox (`python -m sandbox`), e.g. to keep its state across app restarts.
+    sandbox_url: str = Field("", validation_alias="CORDON_SANDBOX_URL")
     database_url: str = Field("", validation_alias="DATABASE_URL")
     data_dir: Path = Field(ROOT / "data", validation_alias="CORDON_DATA_DIR")
     policy_path: Path = Field(ROOT / "policy" / "default.yaml", validation_alias="CORDON_POLICY")
@@ -45,6 +47,10 @@ class Settings(BaseSettings):
     servicenow_user: str = Field("", validation_alias="CORDON_SERVICENOW_USER")
     servicenow_password: str = Field("", validation_alias="CORDON_SERVICENOW_PASSWORD")
     ingest_endpoint: str = Field("", validation_alias="CORDON_INGEST_ENDPOINT")
+    loganalytics_url: str = Field("", validation_alias="CORDON_LOGANALYTICS_URL")
+    workspace_id: str = Field(
+        "6c1f0a2e-9b3d-4e5f-8a7b-0c1d2e3f4a5b", validation_alias="CORDON_WORKSPACE_ID"
+    )
     ingest_rule_id: str = Field("", validation_alias="CORDON_INGEST_RULE_ID")
     ingest_stream: str = Field("Custom-CordonAudit_CL", validation_alias="CORDON_INGEST_STREAM")
     block_ip_nsg_id: str = Field(
@@ -91,7 +97,9 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{self.data_dir / 'cordon.db'}"
 
     def sandbox_base(self) -> str:
-        """Where the sandbox is served: this server's own address."""
+        """Where the sandbox is served: this server's own address, or an external one."""
+        if self.sandbox_url:
+            return self.sandbox_url.rstrip("/")
         if self.public_url:
             return self.public_url.rstrip("/") + "/sandbox"
         return f"http://127.0.0.1:{self.port}/sandbox"
@@ -106,6 +114,7 @@ class Settings(BaseSettings):
                 "arm": f"{base}/arm",
                 "servicenow": f"{base}/servicenow",
                 "ingest": f"{base}/ingest",
+                "loganalytics": f"{base}/loganalytics",
             }
         else:
             defaults = {
@@ -114,6 +123,7 @@ class Settings(BaseSettings):
                 "arm": "https://management.azure.com",
                 "servicenow": "",
                 "ingest": "",
+                "loganalytics": "https://api.loganalytics.io",
             }
         configured = {
             "graph": self.graph_url,
@@ -121,5 +131,6 @@ class Settings(BaseSettings):
             "arm": self.arm_url,
             "servicenow": self.servicenow_url,
             "ingest": self.ingest_endpoint,
+            "loganalytics": self.loganalytics_url,
         }
         return {k: (configured[k] or defaults[k]).rstrip("/") for k in defaults}

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     )
     enrichment_timeout_s: float = Field(5.0, validation_alias="CORDON_ENRICHMENT_TIMEOUT")
     action_max_attempts: int = Field(4, validation_alias="CORDON_ACTION_MAX_ATTEMPTS")
+    # A run left `executing` longer than this by a stopped process is recovered.
+    execution_lease_s: float = Field(60.0, validation_alias="CORDON_EXECUTION_LEASE")
+    recovery_interval_s: float = Field(15.0, validation_alias="CORDON_RECOVERY_INTERVAL")
 
     # The reasoner: builtin unless a provider is configured.
     ai_provider: str = Field("", validation_alias="CORDON_AI_PROVIDER")

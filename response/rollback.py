@@ -1,0 +1,102 @@
+"""Rollback: undoing an executed action through its inverse, by the same path as any action.
+
+An undo is allowed only for a run that succeeded, whose action the catalog marks reversible,
+inside the policy's `undo_window`, asked for by a member of the approver groups. The inverse
+becomes a run of its own (`inverse_of` names the original), is judged by the policy like any
+action (an inverse is denied only when the policy denies it), executed exactly once through its
+plugin with the parameters the forward action recorded, and audited. When it succeeds the
+original run moves to `rolled_back`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+
+import structlog
+
+from core.errors import ApprovalRefused
+from core.models import ActionRun, ProposedAction, RunStatus, Verdict
+from policy import resolve_action
+
+log = structlog.get_logger(__name__)
+
+
+class Rollback:
+    def __init__(self, *, store, directory, executor, policy_source,
+                 on_rolled_back=None) -> None:
+        self._on_rolled_back = on_rolled_back
+        self._store = store
+        self._directory = directory
+        self._executor = executor
+        self._policy_source = policy_source
+
+    async def undo(self, run_id: str, clicker_id: str) -> tuple[ActionRun, str]:
+        """Start the inverse of a run; returns (the inverse run, a message for the clicker)."""
+        run = await self._store.runs.get(run_id) if run_id else None
+        if run is None:
+            raise ApprovalRefused(f"there is no action {run_id!r} to undo")
+        spec = resolve_action(run.proposed.action)
+        if spec is None or not spec.reversible or not spec.inverse:
+            raise ApprovalRefused(f"{run.proposed.action} cannot be undone by Cordon")
+        if run.status != RunStatus.SUCCEEDED:
+            raise ApprovalRefused(
+                f"only an executed action can be undone; this one is {run.status.value}")
+        policy = self._policy_source()
+        executed_at = run.executed_at or run.updated_at or datetime.now(UTC)
+        if datetime.now(UTC) - executed_at > policy.approvals.undo_window:
+            raise ApprovalRefused(
+                f"the undo window ({policy.approvals.undo_window}) has passed; undo it by hand")
+
+        person = await self._directory.person(clicker_id) if clicker_id else None
+        groups = set(policy.approvals.approver_groups)
+        if person is None or not groups.intersection(person.groups):
+            raise ApprovalRefused("only members of an approver group may undo an action "
+                                  f"({', '.join(sorted(groups))})")
+
+        parameters = dict((run.result or {}).get("inverse_parameters") or {})
+        inverse = ProposedAction(
+            action=spec.inverse, target=run.proposed.target, parameters=parameters,
+            count=run.proposed.count,
+            rationale=f"undo of {run.proposed.action} requested by {person.display_name}",
+        )
+        key = hashlib.sha256(f"undo:{run.id}".encode()).hexdigest()
+        existing = await self._store.runs.by_idempotency_key(key)
+        if existing is not None:
+            return existing, f"undo already {existing.status.value}"
+
+        undo_run = ActionRun(
+            id=str(uuid.uuid4()), incident_id=run.incident_id, proposed=inverse,
+            verdict=Verdict(verdict="auto", reasons=[
+                f"undo requested by {person.display_name} within the undo window"],
+                rules=["approvals.undo_window"]),
+            status=RunStatus.PENDING, idempotency_key=key, inverse_of=run.id,
+            updated_at=datetime.now(UTC),
+        )
+        try:
+            await self._store.runs.add_many([undo_run])
+        except Exception:
+            existing = await self._store.runs.by_idempotency_key(key)
+            if existing is not None:
+                return existing, f"undo already {existing.status.value}"
+            raise
+        await self._store.audit.append("undo requested", person.display_name, run.incident_id, {
+            "run_id": run.id, "undo_run_id": undo_run.id, "action": inverse.action,
+            "target": inverse.target})
+        self._executor.spawn(self._execute(undo_run, run, person.display_name, policy.dry_run))
+        return undo_run, f"undo requested by {person.display_name}, executing {inverse.action}"
+
+    async def _execute(self, undo_run: ActionRun, original: ActionRun, actor: str,
+                       dry_run: bool) -> None:
+        finished = await self._executor.execute(undo_run.id, from_statuses={RunStatus.PENDING},
+                                                actor=actor, dry_run=dry_run)
+        if finished is not None and finished.status == RunStatus.SUCCEEDED:
+            rolled_back = await self._store.runs.transition(
+                original.id, {RunStatus.SUCCEEDED}, RunStatus.ROLLED_BACK,
+                updated_at=datetime.now(UTC))
+            await self._store.audit.append("action rolled back", actor, original.incident_id, {
+                "run_id": original.id, "undo_run_id": undo_run.id})
+            log.info("action rolled back", run_id=original.id, actor=actor)
+            if rolled_back and self._on_rolled_back:
+                await self._on_rolled_back(rolled_back)

@@ -1,0 +1,225 @@
+"""Triage: one incident from intake to decided verdicts, persisted and audited.
+
+The pipeline: claim the incident (a redelivery of the same id and revision is answered with the
+stored record, and nothing is done twice), enrich its entities, ask the reasoner, ask the policy
+about each proposed action, then persist the runs, approvals and the record in one go and hand
+the `auto` runs to the executor in the background. The answer is returned once the verdicts
+are decided; automatic actions may still be executing then.
+
+Runs are keyed by an idempotency key over (incident, action, target, parameters): a later
+revision of the same incident that proposes the same action reuses the existing run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+
+import structlog
+
+from core.models import (
+    ActionRun,
+    Approval,
+    Enrichment,
+    Incident,
+    IncidentRecord,
+    ProposedAction,
+    Recommendation,
+    RunStatus,
+    Verdict,
+)
+from response.decisions import known_targets
+
+log = structlog.get_logger(__name__)
+
+_STATUS_FOR_VERDICT = {
+    "auto": RunStatus.PENDING,
+    "approval": RunStatus.PENDING_APPROVAL,
+    "denied": RunStatus.DENIED,
+    "escalated": RunStatus.ESCALATED,
+    "observed": RunStatus.OBSERVED,
+}
+
+
+def idempotency_key(incident_id: str, proposed: ProposedAction) -> str:
+    body = json.dumps([incident_id, proposed.action, proposed.target.lower(),
+                       proposed.parameters], sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def outcome_of(recommendation: Recommendation, runs: list[ActionRun]) -> str:
+    """The incident's outcome, from the verdicts and where the runs stand."""
+    if recommendation.error or any(r.verdict.escalate_incident or r.verdict.verdict == "escalated"
+                                   for r in runs):
+        return "escalated"
+    if any(r.status == RunStatus.PENDING_APPROVAL for r in runs):
+        return "awaiting_approval"
+    if any(r.verdict.verdict == "auto" or r.status in (RunStatus.SUCCEEDED, RunStatus.EXECUTING)
+           for r in runs):
+        return "contained"
+    if any(r.verdict.verdict == "observed" for r in runs):
+        return "observed"
+    return "no_action"
+
+
+def risk_of(recommendation: Recommendation) -> int:
+    return recommendation.risk_score
+
+
+class Triage:
+    def __init__(self, *, store, enricher, reasoner, decider, executor, settings) -> None:
+        self._store = store
+        self._enricher = enricher
+        self._reasoner = reasoner
+        self._decider = decider
+        self._executor = executor
+        self._settings = settings
+        self.listeners: list = []
+
+    async def run(self, incident: Incident, payload_digest: str) -> tuple[IncidentRecord, bool]:
+        """Triage an incident; returns (record, duplicate)."""
+        claimed = await self._store.incidents.claim(incident, payload_digest)
+        if not claimed:
+            record = await self._wait_for_record(incident.id)
+            if record is not None:
+                log.info("incident duplicate", incident_id=incident.id, number=incident.number)
+                return record, True
+            log.warning("incident claim stale, triaging again", incident_id=incident.id)
+
+        received = datetime.now(UTC)
+        await self._store.audit.append("incident received", "sentinel", incident.id, {
+            "number": incident.number, "title": incident.title, "severity": incident.severity,
+            "revision": incident.revision, "payload_sha256": payload_digest,
+            "entities": [{"kind": e.raw_kind, "key": e.key} for e in incident.entities[:200]],
+        })
+
+        enrichment = await self._enrich(incident)
+        recommendation = await self._recommend(incident, enrichment)
+        record = await self._decide(incident, enrichment, recommendation, received)
+        for listener in self.listeners:
+            try:
+                await listener(record)
+            except Exception:
+                log.exception("triage listener failed", incident_id=incident.id)
+        return record, False
+
+    async def _wait_for_record(self, incident_id: str) -> IncidentRecord | None:
+        """Another delivery (maybe on another replica) is triaging: wait for its record."""
+        for _ in range(100):
+            record = await self._store.incidents.get_record(incident_id)
+            if record is not None:
+                return record
+            await asyncio.sleep(0.1)
+        return None
+
+    async def _enrich(self, incident: Incident) -> Enrichment:
+        enrichment = await self._enricher.enrich(incident)
+        await self._store.audit.append("incident enriched", "cordon", incident.id, {
+            "users": sorted(enrichment.users), "devices": sorted(enrichment.devices),
+            "ips": sorted(enrichment.ips), "hosts": sorted(enrichment.hosts),
+            "failures": [f.model_dump() for f in enrichment.failures],
+        })
+        return enrichment
+
+    async def _recommend(self, incident: Incident, enrichment: Enrichment) -> Recommendation:
+        try:
+            recommendation = await self._reasoner.recommend(incident, enrichment)
+        except Exception as exc:  # a reasoner that breaks escalates; it never acts
+            log.exception("reasoner failed", incident_id=incident.id)
+            recommendation = Recommendation(
+                confidence=0.0, risk_score=0, reasoner=getattr(self._reasoner, "name", "?"),
+                rationale="The reasoner failed; the incident is escalated to a human.",
+                error=f"{type(exc).__name__}: {exc}")
+        exchange = getattr(self._reasoner, "last_exchange", None)
+        await self._store.audit.append("recommendation", recommendation.reasoner, incident.id, {
+            "recommendation": recommendation.model_dump(mode="json"),
+            "model_exchange": exchange if isinstance(exchange, dict) else None,
+        })
+        return recommendation
+
+    async def _decide(self, incident: Incident, enrichment: Enrichment,
+                      recommendation: Recommendation, received: datetime) -> IncidentRecord:
+        policy = self._decider.policy
+        usage = await self._decider.usage()
+        targets = known_targets(incident, enrichment)
+        existing = {r.idempotency_key: r for r in await self._store.runs.for_incident(incident.id)}
+
+        runs: list[ActionRun] = []
+        new_runs: list[ActionRun] = []
+        approvals: list[Approval] = []
+        now = datetime.now(UTC)
+        for proposed in _unique(recommendation.actions):
+            key = idempotency_key(incident.id, proposed)
+            if key in existing:
+                runs.append(existing[key])
+                continue
+            verdict = self._decider.decide(incident, enrichment, recommendation, proposed,
+                                           usage, targets)
+            run = ActionRun(
+                id=str(uuid.uuid4()), incident_id=incident.id, proposed=proposed,
+                verdict=verdict, status=_STATUS_FOR_VERDICT[verdict.verdict],
+                idempotency_key=key, updated_at=now,
+            )
+            runs.append(run)
+            new_runs.append(run)
+            if verdict.verdict == "approval":
+                approvals.append(Approval(
+                    id=str(uuid.uuid4()), run_id=run.id, incident_id=incident.id,
+                    action_hash=proposed.canonical_hash(),
+                    approvers_required=max(1, verdict.approvers_required),
+                    status="pending", expires_at=now + policy.approvals.expires_after,
+                ))
+
+        if new_runs:
+            await self._store.runs.add_many(new_runs)
+        for approval in approvals:
+            await self._store.approvals.add(approval)
+        for run in new_runs:
+            await self._audit_verdict(incident, run)
+
+        record = IncidentRecord(
+            incident=incident, enrichment=enrichment, recommendation=recommendation,
+            runs=runs, approvals=approvals + [a for a in await self._store.approvals.for_incident(
+                incident.id) if a.id not in {x.id for x in approvals}],
+            outcome=outcome_of(recommendation, runs), risk_score=risk_of(recommendation),
+            mode=policy.mode, dry_run=policy.dry_run, received_at=received,
+        )
+        await self._store.incidents.save_record(record)
+        await self._store.audit.append("incident triaged", "cordon", incident.id, {
+            "outcome": record.outcome, "risk_score": record.risk_score,
+            "runs": [{"id": r.id, "action": r.proposed.action, "target": r.proposed.target,
+                      "verdict": r.verdict.verdict} for r in runs],
+        })
+        log.info("incident triaged", incident_id=incident.id, number=incident.number,
+                 outcome=record.outcome, actions=len(runs))
+
+        for run in new_runs:
+            if run.status == RunStatus.PENDING:
+                self._executor.spawn(self._executor.execute(
+                    run.id, from_statuses={RunStatus.PENDING}, actor="cordon (auto)",
+                    dry_run=policy.dry_run))
+        return record
+
+    async def _audit_verdict(self, incident: Incident, run: ActionRun) -> None:
+        verdict: Verdict = run.verdict
+        await self._store.audit.append("verdict", "policy", incident.id, {
+            "run_id": run.id, "action": run.proposed.action, "target": run.proposed.target,
+            "verdict": verdict.verdict, "reasons": verdict.reasons, "rules": verdict.rules,
+            "approvers_required": verdict.approvers_required,
+            "action_hash": run.proposed.canonical_hash(),
+        })
+
+
+def _unique(actions: list[ProposedAction]) -> list[ProposedAction]:
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for action in actions:
+        ident = (action.action, action.target.lower())
+        if ident in seen:
+            continue
+        seen.add(ident)
+        kept.append(action)
+    return kept

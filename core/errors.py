@@ -25,6 +25,11 @@ class CordonError(Exception):
         return body
 
 
+class InvalidJson(CordonError):
+    status = 400
+    code = "invalid_json"
+
+
 class InvalidIncident(CordonError):
     status = 422
     code = "invalid_incident"

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from core.errors import Forbidden, InvalidIncident, NotFound
+from core.errors import Forbidden, InvalidJson, NotFound
 from core.models import ActionRun, IncidentRecord, TriageResult
 from response.approvals import ApprovalOutcome, Approvals
 from response.authorization import RunAuthorizer
@@ -101,11 +101,11 @@ class ResponseEngine:
     # -- intake ---------------------------------------------------------------------------
 
     async def intake(self, body: bytes) -> TriageResult:
-        """Triage a raw request body; raises InvalidIncident for anything malformed."""
+        """Triage a raw request body; raises InvalidJson or InvalidIncident when malformed."""
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, ValueError) as exc:
-            raise InvalidIncident(f"the body is not valid JSON: {exc}") from exc
+            raise InvalidJson(f"the body is not valid JSON: {exc}") from exc
         incident = parse_incident(payload)
         record, duplicate = await self.triage.run(incident, payload_hash(body))
         if duplicate:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ import structlog
 from core.settings import Settings
 
 log = structlog.get_logger("cordon")
+
+RUNTIME_KEY = "cordon.runtime"  # plain string: aiohttp AppKey needs the class at import
 
 
 def _configure_logging(level: str) -> None:
@@ -90,8 +93,6 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_audit_verify(settings))
         return asyncio.run(_audit_export(settings, args.since, args.out))
 
-    from web.server import serve
-
     return serve(settings)
 
 
@@ -117,7 +118,6 @@ def _manifest(app_id: str, out: Path) -> int:
 
 async def _triage(settings: Settings, file: Path, policy_path: Path | None, wait: float) -> int:
     from core.errors import CordonError
-    from web.runtime import Runtime
 
     if policy_path is not None:
         settings = settings.model_copy(update={"policy_path": policy_path})
@@ -181,6 +181,149 @@ async def _audit_export(settings: Settings, since: str | None, out: Path | None)
             stream.close()
         await store.close()
     print(f"exported {count} audit records", file=sys.stderr)
+    return 0
+
+
+class Runtime:
+    """Every part of Cordon, built once from the settings, in dependency order."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = None
+        self.policy = None
+        self.skills = None
+        self.reasoner = None
+        self.engine = None
+        self.bot = None
+        self.dispatcher = None
+        self._sandbox_runner = None
+
+    async def start(self, *, with_bot: bool = False) -> Runtime:
+        from policy import load_policy, catalog_ids
+        from response.authorization import RunAuthorizer
+        from response.directory import GraphDirectory
+        from response.engine import ResponseEngine
+        from skills.kernel import build_kernel
+        from skills.reasoner import build_reasoner
+        from store import Store
+
+        settings = self.settings
+        self.policy = load_policy(settings.policy_path)
+        self.store = await Store.open(settings.effective_database_url)
+        authorizer = RunAuthorizer(self.store.runs)
+        self.skills = await build_kernel(settings, authorizer)
+        self.reasoner = build_reasoner(settings, self.skills, allowed_catalog=catalog_ids())
+        self.engine = ResponseEngine(
+            settings=settings, store=self.store, skills=self.skills, reasoner=self.reasoner,
+            policy=self.policy, directory=GraphDirectory(self.skills.identity),
+            authorizer=authorizer)
+        self.dispatcher = self.skills.outbox_dispatcher(self.store.outbox)
+        if with_bot:
+            from bot import build_bot
+
+            self.bot = await build_bot(settings, self.engine, self.store)
+        await self.engine.start()
+        if self.dispatcher is not None:
+            self.dispatcher.start()
+        log.info("cordon started", mode=self.policy.mode, dry_run=self.policy.dry_run,
+                 sandbox=settings.sandbox_mode, database=self.store.db.dialect,
+                 reasoner=getattr(self.reasoner, "name", "?"))
+        return self
+
+    async def stop(self) -> None:
+        if self.engine is not None:
+            await self.engine.stop()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        if self.skills is not None:
+            await self.skills.close()
+        if self.store is not None:
+            await self.store.close()
+        if self._sandbox_runner is not None:
+            await self._sandbox_runner.cleanup()
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def embedded(cls, settings: Settings):
+        """A runtime for one command: serves a private sandbox when no other is configured."""
+        runner = None
+        if settings.sandbox_mode and not settings.sandbox_url:
+            from aiohttp import web
+
+            from sandbox import build_sandbox_app
+
+            root = web.Application()
+            root.add_subapp("/sandbox", build_sandbox_app())
+            runner = web.AppRunner(root)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = runner.addresses[0][1]
+            settings = settings.model_copy(
+                update={"sandbox_url": f"http://127.0.0.1:{port}/sandbox"})
+        runtime = cls(settings)
+        runtime._sandbox_runner = runner
+        try:
+            await runtime.start()
+            yield runtime
+        finally:
+            await runtime.stop()
+
+
+def build_web_app(settings: Settings):
+    """The aiohttp application `serve` runs; tests run it in-process too."""
+    from aiohttp import web
+
+    from response.http_api import AUTH_KEY, ENGINE_KEY, READY_KEY, add_routes, json_errors
+    from response.intake_auth import IntakeAuth, ensure_intake_token
+
+    app = web.Application(middlewares=[json_errors], client_max_size=settings.intake_max_bytes)
+    add_routes(app)
+    if settings.sandbox_mode and not settings.sandbox_url:
+        from sandbox import build_sandbox_app
+
+        app.add_subapp("/sandbox", build_sandbox_app())
+
+    runtime = Runtime(settings)
+    app[RUNTIME_KEY] = runtime
+    app[AUTH_KEY] = IntakeAuth(
+        token=ensure_intake_token(settings.intake_token, settings.data_dir),
+        audience=settings.intake_audience, tenant_id=settings.tenant_id)
+
+    async def on_startup(app: web.Application) -> None:
+        await runtime.start(with_bot=True)
+        app[ENGINE_KEY] = runtime.engine
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        if runtime.bot is None:
+            return web.json_response({"error": "starting", "message": "Cordon is starting"},
+                                     status=503)
+        return await runtime.bot.handle(request)
+
+    app.router.add_post("/api/messages", messages)
+
+    async def ready() -> list[str]:
+        return await runtime.store.db.problems() if runtime.store else ["starting"]
+
+    async def on_cleanup(app: web.Application) -> None:
+        await runtime.stop()
+
+    app[READY_KEY] = ready
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def serve(settings: Settings) -> int:
+    from aiohttp import web
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = build_web_app(settings)
+    print(f"Cordon on http://{settings.host}:{settings.port} "
+          f"({'sandbox tenant' if settings.sandbox_mode else 'Microsoft cloud'}); "
+          f"intake token in {settings.intake_token and 'CORDON_INTAKE_TOKEN' or settings.data_dir / 'intake-token'}",
+          file=sys.stderr)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
 
 

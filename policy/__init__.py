@@ -8,12 +8,13 @@ Cordon. Its public face:
 - `Policy.decide(context, usage)` → `Decision` (verdict, reasons, rules, approvers_required,
   escalate_incident); `Policy.usage_windows()`, `Policy.cool_off_tripped(usage)` and `Usage`
   for the circuit breakers the caller counts;
-- `resolve_action(name)` → `ActionSpec` from the catalog of actions and their aliases;
+- `resolve_action(name)` → `ActionSpec` from the catalog of actions and their aliases,
+  `catalog_ids()` the canonical ids a reasoner may propose;
 - `summary(policy)` → a few lines saying what the policy allows.
 """
 
 from policy.breaker import Usage, UsageWindow
-from policy.catalog import CATALOG, ActionSpec, resolve_action, suggest_action
+from policy.catalog import CATALOG, ActionSpec, catalog_ids, resolve_action, suggest_action
 from policy.check import run_check
 from policy.loader import check_policy, load_policy, load_policy_text
 from policy.model import Policy
@@ -23,6 +24,6 @@ from policy.verdict import Decision
 
 __all__ = [
     "CATALOG", "ActionSpec", "Decision", "Policy", "PolicyError", "Problem", "Usage",
-    "UsageWindow", "check_policy", "load_policy", "load_policy_text", "resolve_action",
-    "run_check", "suggest_action", "summary",
+    "UsageWindow", "catalog_ids", "check_policy", "load_policy", "load_policy_text",
+    "resolve_action", "run_check", "suggest_action", "summary",
 ]

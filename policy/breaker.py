@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
-
-from policy.duration import format_duration
 
 if TYPE_CHECKING:
     from policy.model import Policy
@@ -53,9 +51,9 @@ class Usage:
 
 def usage_windows(policy: Policy) -> list[UsageWindow]:
     """Every window the breakers need counted, each once, limits first."""
-    windows = [UsageWindow(limit.action, limit.per) for limit in policy.limits]
+    windows = [UsageWindow(limit.action, _seconds(limit.per)) for limit in policy.limits]
     if policy.cool_off is not None:
-        windows.append(UsageWindow("*", policy.cool_off.within))
+        windows.append(UsageWindow("*", _seconds(policy.cool_off.within)))
     return list(dict.fromkeys(windows))
 
 
@@ -63,7 +61,7 @@ def cool_off_tripped(policy: Policy, usage: Usage) -> bool:
     """True when the executions within `cool_off.within` reached `cool_off.after`."""
     if policy.cool_off is None:
         return False
-    count = usage.executed.get(("*", policy.cool_off.within))
+    count = usage.executed.get(("*", _seconds(policy.cool_off.within)))
     return count is not None and count >= policy.cool_off.after
 
 
@@ -81,7 +79,7 @@ def tripped_breakers(
             continue
         what = "actions" if limit.action == "*" else limit.action
         rule = f"{limit.id}: {limit.max} {what} per {limit.per_text}"
-        count = usage.executed.get((limit.action, limit.per))
+        count = usage.executed.get((limit.action, _seconds(limit.per)))
         if count is None:
             tripped.append((limit.id, f"{rule}: no count was given, so it counts as reached"))
         elif count >= limit.max:
@@ -106,10 +104,13 @@ def _cool_off_reason(policy: Policy, usage: Usage, now: datetime) -> str | None:
             local = until.astimezone(policy.zone).strftime("%Y-%m-%d %H:%M %Z")
             return f"{rule} tripped; automation paused until {local}"
 
-    count = usage.executed.get(("*", cool.within))
+    count = usage.executed.get(("*", _seconds(cool.within)))
     if count is None:
         return f"{rule}: no count was given, so it counts as reached"
     if count >= cool.after:
-        return (f"{rule} reached ({count} executed); automation pauses for "
-                f"{format_duration(cool.pause)}")
+        return f"{rule} reached ({count} executed); automation pauses for {cool.pause_text}"
     return None
+
+
+def _seconds(window: timedelta) -> int:
+    return int(window.total_seconds())

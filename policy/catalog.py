@@ -35,7 +35,7 @@ class ActionSpec:
     id: str
     description: str
     impact: Impact
-    target: TargetKind
+    target_kind: TargetKind
     reversible: bool
     inverse: str | None
     aliases: tuple[str, ...] = ()
@@ -244,6 +244,11 @@ def suggest_action(name: str) -> str | None:
 def forward_of(spec: ActionSpec) -> ActionSpec:
     """The action an inverse undoes; a forward action is its own."""
     return CATALOG[spec.forward] if spec.forward else spec
+
+
+def catalog_ids(include_inverses: bool = False) -> list[str]:
+    """The canonical ids, in catalog order; inverses (undo actions) only when asked for."""
+    return [spec.id for spec in _ACTIONS if include_inverses or not spec.is_inverse]
 
 
 def action_names() -> list[str]:

@@ -13,6 +13,11 @@ otherwise). This module turns it into the CEL variables DESIGN.md documents:
 - `user.groups` holds group names, also when the caller gave Graph group objects;
 - `now` is `{hour, minute, weekday, date}` in the policy's timezone; `weekday` counts ISO
   style, 1 for Monday to 7 for Sunday, and `date` reads `YYYY-MM-DD`.
+
+`entities` gathers what forbidden-entity checks look at: the `user`, `device` and `ip`
+variables plus the optional `entities` map the caller may add (`users`: user maps or
+principal names, `devices`: device maps, `ips`: addresses or ip maps), and each device's
+`lastIpAddress`. A device in a forbidden range is itself forbidden.
 """
 
 from __future__ import annotations
@@ -90,6 +95,26 @@ def group_names(groups: Any) -> list[str]:
         if isinstance(group, str) and group:
             names.append(group)
     return names
+
+
+def entities(
+    context: Mapping[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[str]]:
+    """Every user, device and IP address the context names (see the module docstring)."""
+    extra = _as_map(context.get("entities"))
+    users = [_as_map(context.get("user"))]
+    for user in extra.get("users") or ():
+        users.append({"userPrincipalName": user} if isinstance(user, str) else _as_map(user))
+
+    devices = [_as_map(context.get("device"))]
+    devices.extend(_as_map(device) for device in extra.get("devices") or ())
+
+    ips = [context.get("ip"), *(extra.get("ips") or ())]
+    addresses = {str(ip.get("address", "")) if isinstance(ip, Mapping) else str(ip or "")
+                 for ip in ips}
+    addresses.update(str(device.get("lastIpAddress") or "") for device in devices)
+    return ([u for u in users if u], [d for d in devices if d],
+            {a.strip() for a in addresses} - {""})
 
 
 def _clock(given: Any, zone: ZoneInfo, now: datetime) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -275,7 +276,8 @@ class _Reader:
             most = self._count(item, "max", path, default=1, meaning="executions")
             per = self._duration(item, "per", path, default=0)
             if action and per:
-                limits.append(Limit(index, action, most, per, str(item["per"])))
+                limits.append(Limit(index, action, most, timedelta(seconds=per),
+                                    str(item["per"])))
         return tuple(limits)
 
     def _limit_action(self, limit: CommentedMap, path: str) -> str | None:
@@ -298,7 +300,8 @@ class _Reader:
         pause = self._duration(section, "pause", "cool_off", default=0)
         if not (within and pause):
             return None
-        return CoolOff(after, within, pause, str(section["within"]), str(section["pause"]))
+        return CoolOff(after, timedelta(seconds=within), timedelta(seconds=pause),
+                       str(section["within"]), str(section["pause"]))
 
     def _approvals(self, root: CommentedMap) -> Approvals:
         section = self._mapping(root, "approvals", _APPROVALS)
@@ -309,8 +312,10 @@ class _Reader:
                                   self._strings(section, "approver_groups", "approvals")),
             admin_groups=tuple(g for _, g, _ in
                                self._strings(section, "admin_groups", "approvals")),
-            expires_after=self._duration(section, "expires_after", "approvals", default=3600),
-            undo_window=self._duration(section, "undo_window", "approvals", default=86400),
+            expires_after=timedelta(seconds=self._duration(
+                section, "expires_after", "approvals", default=3600)),
+            undo_window=timedelta(seconds=self._duration(
+                section, "undo_window", "approvals", default=86400)),
         )
 
     def _timezone(self, root: CommentedMap) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -50,12 +51,13 @@ class ApprovalRule:
 
 @dataclass(frozen=True)
 class Limit:
-    """A rolling-window circuit breaker: at most `max` executions of `action` per `per`."""
+    """A rolling-window circuit breaker: at most `max` executions of `action` ("*": any) per
+    `per`."""
 
     index: int
     action: str
     max: int
-    per: int
+    per: timedelta
     per_text: str
 
     @property
@@ -68,8 +70,8 @@ class CoolOff:
     """After `after` executions of any action within `within`, pause automation for `pause`."""
 
     after: int
-    within: int
-    pause: int
+    within: timedelta
+    pause: timedelta
     within_text: str
     pause_text: str
 
@@ -80,8 +82,8 @@ class Approvals:
 
     approver_groups: tuple[str, ...] = ()
     admin_groups: tuple[str, ...] = ()
-    expires_after: int = 3600
-    undo_window: int = 86400
+    expires_after: timedelta = timedelta(hours=1)
+    undo_window: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True)

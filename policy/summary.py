@@ -44,8 +44,8 @@ def summary(policy: Policy) -> list[str]:
     lines.append(
         f"Approvers: {', '.join(approvals.approver_groups) or 'nobody'}; admins: "
         f"{', '.join(approvals.admin_groups) or 'nobody'}; approvals expire after "
-        f"{format_duration(approvals.expires_after)}; undo for "
-        f"{format_duration(approvals.undo_window)}.")
+        f"{format_duration(int(approvals.expires_after.total_seconds()))}; undo for "
+        f"{format_duration(int(approvals.undo_window.total_seconds()))}.")
     return lines
 
 

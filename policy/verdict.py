@@ -4,9 +4,9 @@
 
 1. the action is unknown or not in `allowed_actions` (an inverse counts as allowed when its
    forward action is) → `denied`;
-2. any entity in the context is forbidden: the target, the user's principal name or groups,
-   the IP address (target, `ip.address`, the device's last address) inside a forbidden range,
-   the device's tags → `denied`, and the incident is escalated to humans;
+2. any entity in the context is forbidden (`policy.context.entities` lists what is looked at:
+   the target, every user's principal name and groups, every address, every device's tags)
+   → `denied`, and the incident is escalated to humans;
 3. confidence below `escalate_below` → `escalated`;
 4. `mode: observe` → `observed` (its reasons say what the verdict would have been);
 5. any `requires_approval` rule matches (all of them are evaluated and named; the most
@@ -73,14 +73,14 @@ def decide(policy: Policy, context: Mapping[str, Any], usage: Usage) -> Decision
                         tuple(dict.fromkeys(rule for rule, _ in forbidden)),
                         escalate_incident=True, action=spec.id)
 
-    confidence = context.get("confidence")
+    confidence = _confidence(context)
     if confidence is not None and confidence < policy.escalate_below:
         return Decision("escalated", (f"confidence {confidence:.2f} is below escalate_below "
                                       f"{policy.escalate_below:.2f}; humans take the incident",),
                         ("escalate_below",), escalate_incident=True, action=spec.id)
 
     now = ctx.moment(context)
-    needs_approval, approvers = _approval(policy, spec, context, usage, now)
+    needs_approval, approvers = _approval(policy, spec, context, confidence, usage, now)
     if policy.mode == "observe":
         return _observed(spec, needs_approval)
 
@@ -103,41 +103,52 @@ def _forbidden(policy: Policy, context: Mapping[str, Any]) -> list[tuple[str, st
     """`(rule id, reason)` for every forbidden entity the context names."""
     forbidden = policy.forbidden
     target = str(ctx.action_of(context).get("target", "")).strip()
-    user = ctx.user_of(context)
-    device = context.get("device") if isinstance(context.get("device"), Mapping) else {}
-    ip = context.get("ip") if isinstance(context.get("ip"), Mapping) else {}
-    hits: list[tuple[str, str]] = []
+    users, devices, addresses = ctx.entities(context)
+    found: dict[str, str] = {}
 
-    principals = {target.lower(), str(user.get("userPrincipalName", "")).lower()} - {""}
+    principals = {target.lower()} | {str(u.get("userPrincipalName", "")).lower() for u in users}
     for upn in sorted(principals & forbidden.principals_lower):
-        hits.append(("forbidden_entities.user_principal_names",
-                     f"{upn} is in forbidden_entities.user_principal_names"))
+        found[f"{upn} is in forbidden_entities.user_principal_names"] = (
+            "forbidden_entities.user_principal_names")
 
-    for group in user["groups"]:
-        if group.lower() in forbidden.groups_lower:
-            hits.append(("forbidden_entities.groups",
-                         f"the user is a member of {group}, in forbidden_entities.groups"))
+    for user in users:
+        for group in ctx.group_names(user.get("groups")):
+            if group.lower() in forbidden.groups_lower:
+                who = user.get("userPrincipalName") or "the user"
+                found[f"{who} is a member of {group}, in forbidden_entities.groups"] = (
+                    "forbidden_entities.groups")
 
-    addresses = {target, str(ip.get("address", "")), str(device.get("lastIpAddress", ""))}
-    for address in sorted(addresses - {""}):
+    for address in sorted({target, *addresses} - {""}):
         network = forbidden.range_of(address)
         if network is not None:
-            hits.append(("forbidden_entities.ip_ranges",
-                         f"{address} is inside {network}, in forbidden_entities.ip_ranges"))
+            found[f"{address} is inside {network}, in forbidden_entities.ip_ranges"] = (
+                "forbidden_entities.ip_ranges")
 
-    for tag in device.get("machineTags") or ():
-        if isinstance(tag, str) and tag.lower() in forbidden.device_tags_lower:
-            hits.append(("forbidden_entities.device_tags",
-                         f"the device is tagged {tag}, in forbidden_entities.device_tags"))
+    for device in devices:
+        for tag in device.get("machineTags") or ():
+            if isinstance(tag, str) and tag.lower() in forbidden.device_tags_lower:
+                name = device.get("computerDnsName") or "the device"
+                found[f"{name} is tagged {tag}, in forbidden_entities.device_tags"] = (
+                    "forbidden_entities.device_tags")
 
+    hits = [(rule, reason) for reason, rule in found.items()]
     if hits:
-        hits.append(("forbidden_entities", "no automation may touch it; humans take the "
-                                           "incident"))
+        rule, reason = hits[0]
+        hits[0] = (rule, f"{reason}: no automation may touch it, and humans take the incident")
     return hits
 
 
+def _confidence(context: Mapping[str, Any]) -> float | None:
+    """The context's confidence as a number; anything else is no confidence at all."""
+    value = context.get("confidence")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 def _approval(
-    policy: Policy, spec: ActionSpec, context: Mapping[str, Any], usage: Usage, now: datetime,
+    policy: Policy, spec: ActionSpec, context: Mapping[str, Any], confidence: float | None,
+    usage: Usage, now: datetime,
 ) -> tuple[list[tuple[str, str]], int]:
     """Every reason the action needs a human, and how many distinct approvers it needs."""
     reasons: list[tuple[str, str]] = []
@@ -157,7 +168,6 @@ def _approval(
         else:
             reasons.append((rule.id, f"{rule.id} ({rule.describe()}) matched{asks}"))
 
-    confidence = context.get("confidence")
     if confidence is None:
         reasons.append(("min_confidence", "no confidence was given, so min_confidence "
                                           f"{policy.min_confidence:.2f} is not met"))

@@ -44,9 +44,10 @@ class ApprovalRule:
 
     def describe(self) -> str:
         """`Disable-AzureADUser when user.department == "Finance"`, as the author wrote it."""
+        action = "any action" if self.action_text == "*" else self.action_text
         if self.condition.source.strip() == "true":
-            return f"{self.action_text} always"
-        return f"{self.action_text} when {self.condition.source}"
+            return f"{action} always"
+        return f"{action} when {self.condition.source}"
 
 
 @dataclass(frozen=True)

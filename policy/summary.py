@@ -23,9 +23,10 @@ def summary(policy: Policy) -> list[str]:
     if policy.dry_run:
         lines.append("Dry run: executions are simulated and record what would have been sent.")
 
-    automatic = ", ".join(_automatic(policy))
-    lines.append(f"Runs on its own: {automatic}, unless a rule below applies." if automatic
-                 else "Runs on its own: nothing.")
+    automatic = ", ".join(_automatic(policy)) or "nothing"
+    alone = "Would run on its own in automate mode" if policy.mode == "observe" else (
+        "Runs on its own")
+    lines.append(f"{alone}: {automatic}, unless a rule below applies.")
     needs = [rule.describe() + (f" ({rule.approvers} approvers)" if rule.approvers > 1 else "")
              for rule in policy.rules]
     needs.append(f"confidence below {policy.min_confidence:.2f}")

@@ -93,7 +93,7 @@ class Condition:
             known = FIELDS_OF.get(name)
             if known is None or fields is None:
                 continue
-            problems.extend(_unknown(f"field {name}", f"{name}.{field}", known,
+            problems.extend(_unknown("field", f"{name}.{field}", known,
                                      prefix=f"{name}.")
                             for field in sorted(fields) if field not in known)
 

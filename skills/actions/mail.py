@@ -8,6 +8,11 @@ answers 202 and the messages' `latestDelivery.location` changes once the remedia
 The target is one message's network message id, or, for a campaign, the sender or subject with
 every copy listed in `messages`. Without `messages`, every recipient's copy of the target
 message is looked up.
+
+msgraph-sdk's builder addresses the action by its qualified name
+(`analyzedEmails/microsoft.graph.security.remediate`); Graph documents, and the sandbox serves,
+the short form `analyzedEmails/remediate`, so the builder is pointed there with `with_url`; the
+body is still the SDK's `RemediatePostRequestBody`.
 """
 
 from __future__ import annotations
@@ -89,7 +94,9 @@ class MailResponse:
                              for c in copies],
         )
         builder = self._graph.service.security.collaboration.analyzed_emails
-        request = builder.microsoft_graph_security_remediate.to_post_request_information(body)
+        remediate = builder.microsoft_graph_security_remediate.with_url(
+            f"{self._graph.base_url}/security/collaboration/analyzedEmails/remediate")
+        request = remediate.to_post_request_information(body)
         sent = self._graph.describe(request)
         if dry_run:
             return outcome(action, target, dry_run=True, requests=[sent], unresolved=unresolved,

@@ -21,7 +21,7 @@ autonomous_response_policy:
   requires_approval:
     - action: Disable-AzureADUser
       condition: user.department == "Finance"
-"""
+"""  # noqa: E501 - the seed exactly as DESIGN.md prints it
 
 SEVERAL_MISTAKES = """\
 autonomous_response_policy:

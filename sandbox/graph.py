@@ -60,6 +60,14 @@ USER_DEFAULT_PROPERTIES = (
     "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
     "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id",
 )
+USER_WRITABLE: dict[str, type] = {
+    "accountEnabled": bool, "businessPhones": list, "city": str, "companyName": str,
+    "country": str, "department": str, "displayName": str, "employeeId": str, "givenName": str,
+    "jobTitle": str, "mail": str, "mailNickname": str, "mobilePhone": str,
+    "officeLocation": str, "passwordProfile": dict, "postalCode": str, "preferredLanguage": str,
+    "state": str, "streetAddress": str, "surname": str, "usageLocation": str,
+    "userPrincipalName": str, "userType": str,
+}
 SEED_ONLY = ("managerId", "members")
 REMEDIATION_LOCATIONS = {
     "softDelete": "deletedFolder",
@@ -155,15 +163,28 @@ async def update_user(request: web.Request) -> web.Response:
     user = _user_or_404(request)
     changes = {k: v for k, v in (await json_object(request)).items() if not k.startswith("@")}
 
-    if "id" in changes:
-        raise ApiError(400, "Request_BadRequest", "Property 'id' is read-only.")
-    if "accountEnabled" in changes and not isinstance(changes["accountEnabled"], bool):
-        raise ApiError(400, "Request_BadRequest",
-                       "Property 'accountEnabled' must be true or false.")
+    _check_user_changes(changes)
 
     user.update(changes)
     log.info("sandbox user updated", user=user["userPrincipalName"], changes=sorted(changes))
     return web.Response(status=204)
+
+
+def _check_user_changes(changes: Json) -> None:
+    for name, value in changes.items():
+        kind = USER_WRITABLE.get(name)
+        if kind is None:
+            raise ApiError(400, "Request_BadRequest",
+                           f"Property '{name}' does not exist on type 'microsoft.graph.user' "
+                           "or cannot be written.")
+        if value is not None and not isinstance(value, kind):
+            raise ApiError(400, "Request_BadRequest",
+                           f"Property '{name}' must be of type {kind.__name__}.")
+    if changes.get("accountEnabled", False) is None:
+        raise ApiError(400, "Request_BadRequest", "Property 'accountEnabled' cannot be null.")
+    upn = changes.get("userPrincipalName", "x@y")
+    if not isinstance(upn, str) or "@" not in upn:
+        raise ApiError(400, "Request_BadRequest", "Property 'userPrincipalName' needs an '@'.")
 
 
 @routes.post(V1 + "/users/{user}/revokeSignInSessions")
@@ -354,7 +375,7 @@ async def host_reputation(request: web.Request) -> web.Response:
 async def remediate_emails(request: web.Request) -> web.Response:
     body = await json_object(request)
     action = body.get("action")
-    if action not in REMEDIATION_LOCATIONS:
+    if not isinstance(action, str) or action not in REMEDIATION_LOCATIONS:
         raise ApiError(400, "BadRequest",
                        f"'action' must be one of {', '.join(REMEDIATION_LOCATIONS)}; "
                        f"got {action!r}.")
@@ -512,6 +533,8 @@ def _checked_grant(tenant: Tenant, body: Json) -> Json:
         raise ApiError(400, "Request_BadRequest",
                        "consentType must be 'Principal' or 'AllPrincipals'.")
     principal_id = body.get("principalId")
+    if principal_id is not None and not isinstance(principal_id, str):
+        raise ApiError(400, "Request_BadRequest", "principalId must be a user id or null.")
     if body["consentType"] == "Principal" and principal_id not in tenant.users:
         raise ApiError(400, "Request_BadRequest",
                        "A 'Principal' grant needs principalId, the id of a user.")

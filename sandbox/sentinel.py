@@ -92,6 +92,8 @@ def put_incident(tenant: Any, arm_id: str, body: Json, if_match: str | None) -> 
     incident = incident_at(tenant, arm_id)
 
     sent_etag = body.get("etag") or if_match
+    if sent_etag is not None and not isinstance(sent_etag, str):
+        raise ApiError(400, "BadRequest", "'etag' must be the text the incident was read with.")
     if sent_etag and not created and sent_etag.strip() not in ("*", incident["etag"]):
         raise ApiError(412, "PreconditionFailed",
                        f"The etag {sent_etag} does not match the incident's current etag "

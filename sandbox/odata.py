@@ -162,6 +162,8 @@ def query_options(query: dict[str, str], max_top: int = 999) -> QueryOptions:
     if top is not None and not 1 <= top <= max_top:
         raise InvalidFilter(f"$top must be between 1 and {max_top}, got {top}")
     skip = _number(query, "$skiptoken") or _number(query, "$skip") or 0
+    if skip < 0:
+        raise InvalidFilter(f"$skip and $skiptoken cannot be negative, got {skip}")
     order_by = None
     if order := query.get("$orderby", "").strip():
         field, _, direction = order.partition(" ")

@@ -16,7 +16,8 @@ matches them.
   `GET`/`DELETE {incident}/comments/{commentId}`.
 
 Limitation: properties the real service computes (alerts, entities, related analytic rules)
-stay as registered; incident numbers are assigned from 1000 in order of first touch.
+stay as registered; incident numbers count up from 1000 across the process (a reset does not
+restart them).
 """
 
 from __future__ import annotations

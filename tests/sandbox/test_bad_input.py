@@ -60,3 +60,11 @@ async def test_malformed_bodies_never_fail_the_sandbox(sandbox, method, path):
     if method == "PATCH":
         assert sandbox.tenant.users[DANA_ID]["userPrincipalName"] == before["userPrincipalName"]
     await sandbox.json("GET", f"/graph/v1.0/users/{DANA_ID}")
+
+
+@pytest.mark.parametrize("query", ["$top=abc", "$top=0", "$skiptoken=-1", "$orderby=x sideways",
+                                   "$filter=", "$filter=(userId eq 'a')",
+                                   "$filter=a eq 'x' and b eq 'y' or c eq 'z'"])
+async def test_malformed_query_options_are_graph_bad_requests(sandbox, query):
+    body = await sandbox.json("GET", f"/graph/v1.0/auditLogs/signIns?{query}", status=400)
+    assert body["error"]["code"] == "BadRequest"

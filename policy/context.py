@@ -34,6 +34,7 @@ _INCIDENT = {"severity": "", "title": "", "labels": [], "tactics": [], "provider
 _USER = {"groups": [], "isVip": False, "isAdmin": False, "riskLevel": "none"}
 _DEVICE = {"machineTags": [], "isCritical": False}
 _IP = {"address": "", "internal": False, "reputation": "unknown", "score": 0}
+_EMPTY: Mapping[str, Any] = {}
 
 
 def action_of(context: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -41,7 +42,7 @@ def action_of(context: Mapping[str, Any]) -> Mapping[str, Any]:
     action = context.get("action")
     if isinstance(action, str):
         return {"name": action}
-    return action if isinstance(action, Mapping) else {}
+    return _as_map(action)
 
 
 def moment(context: Mapping[str, Any]) -> datetime:
@@ -90,7 +91,7 @@ def group_names(groups: Any) -> list[str]:
         return []
     names = []
     for group in groups:
-        if isinstance(group, Mapping):
+        if type(group) is not str and isinstance(group, Mapping):
             group = group.get("displayName", "")
         if isinstance(group, str) and group:
             names.append(group)
@@ -110,8 +111,8 @@ def entities(
     devices.extend(_as_map(device) for device in extra.get("devices") or ())
 
     ips = [context.get("ip"), *(extra.get("ips") or ())]
-    addresses = {str(ip.get("address", "")) if isinstance(ip, Mapping) else str(ip or "")
-                 for ip in ips}
+    addresses = {str(_as_map(ip).get("address", "")) if not isinstance(ip, str) else ip
+                 for ip in ips if ip}
     addresses.update(str(device.get("lastIpAddress") or "") for device in devices)
     return ([u for u in users if u], [d for d in devices if d],
             {a.strip() for a in addresses} - {""})
@@ -125,8 +126,11 @@ def _clock(given: Any, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
             "date": local.date().isoformat()}
 
 
-def _as_map(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}
+def _as_map(value: Any) -> Mapping[str, Any]:
+    """`value` if it is a map (not copied: callers only read it), else an empty one."""
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    return _EMPTY
 
 
 def _whole(value: Any) -> Any:

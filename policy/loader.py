@@ -76,7 +76,8 @@ def load_policy_text(text: str, name: str = "policy.yaml") -> Policy:
 
 
 def _read_source(source: str | Path, name: str | None) -> tuple[Policy | None, list[Problem]]:
-    is_path = isinstance(source, Path) or ("\n" not in source and Path(source).is_file())
+    is_path = isinstance(source, Path) or ("\n" not in source and (
+        source.endswith((".yaml", ".yml")) or Path(source).is_file()))
     if not is_path:
         return _Reader(name or "policy.yaml").read(str(source))
 

@@ -110,6 +110,8 @@ class ForbiddenEntities:
 
     def range_of(self, address: str) -> IpNetwork | None:
         """The forbidden range `address` lies in, or None (also for a string that is no IP)."""
+        if not self.ip_ranges or not address or not (address[0].isdigit() or ":" in address):
+            return None
         try:
             ip = ipaddress.ip_address(address.strip())
         except (ValueError, AttributeError):
@@ -135,7 +137,7 @@ class Policy:
     approvals: Approvals = field(default_factory=Approvals)
     source: str = "policy"
 
-    @property
+    @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

@@ -23,10 +23,11 @@ def summary(policy: Policy) -> list[str]:
     if policy.dry_run:
         lines.append("Dry run: executions are simulated and record what would have been sent.")
 
-    automatic = ", ".join(_automatic(policy)) or "nothing"
+    automatic = ", ".join(_automatic(policy))
     alone = "Would run on its own in automate mode" if policy.mode == "observe" else (
         "Runs on its own")
-    lines.append(f"{alone}: {automatic}, unless a rule below applies.")
+    lines.append(f"{alone}: {automatic}, unless a rule below applies." if automatic
+                 else f"{alone}: nothing.")
     needs = [rule.describe() + (f" ({rule.approvers} approvers)" if rule.approvers > 1 else "")
              for rule in policy.rules]
     needs.append(f"confidence below {policy.min_confidence:.2f}")

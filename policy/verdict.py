@@ -15,6 +15,9 @@
    not low impact → `approval`;
 6. otherwise → `auto`.
 
+Rules and limits name actions exactly: a rule on `disable_user` does not cover its undo,
+`enable_user`; a policy that wants undo gated names the inverse, or `"*"`.
+
 Every reason is a sentence naming the rule it comes from (`requires_approval[0] (...) matched`,
 `limits[0]: 10 disable_user per 24h reached (10 executed)`), and `rules` lists their ids. The
 decision is pure: the same context, usage and time give the same verdict. `dry_run` is not

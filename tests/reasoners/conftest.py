@@ -39,7 +39,7 @@ if not SHARED.exists():
     SHARED = Path("/work/shared")
 SCENARIOS = SHARED / "scenarios"
 TENANT = SHARED / "tenant" / "fabrikam.json"
-ADMIN_GROUPS = {"Domain Admins", "Break Glass"}
+ADMIN_GROUPS = {"domain admins", "enterprise admins", "global administrator"}
 PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 
 
@@ -122,11 +122,9 @@ class FabrikamEnricher:
                 enrichment.hosts[entity.key] = self.host(entity.key)
             elif entity.kind == EntityKind.MAIL_MESSAGE:
                 enrichment.mails[entity.key] = self.mail(entity)
-                domain = entity.properties["p1Sender"].rpartition("@")[2].lower()
-                enrichment.hosts.setdefault(domain, self.host(domain))
             elif entity.kind == EntityKind.CLOUD_APPLICATION:
                 enrichment.apps[entity.key] = self.app(entity.key)
-        enrichment.watchlists = self.matching_rows(incident)
+        enrichment.watchlists = {name: list(rows) for name, rows in self.watchlists.items()}
         return enrichment
 
     def user(self, entity: Entity) -> UserFacts:
@@ -135,7 +133,8 @@ class FabrikamEnricher:
                      or u["id"] == entity.properties.get("aadUserId")), None)
         if user is None:
             return UserFacts(upn=entity.key)
-        groups = [g["displayName"] for g in self.graph["groups"] if user["id"] in g["members"]]
+        memberships = [g for g in self.graph["groups"] if user["id"] in g["members"]]
+        groups = [g["displayName"] for g in memberships]
         risky = next((r for r in self.graph["riskyUsers"] if r["id"] == user["id"]), {})
         sign_ins = sorted((s for s in self.graph["signIns"] if s["userId"] == user["id"]),
                           key=lambda s: s["createdDateTime"], reverse=True)
@@ -145,7 +144,8 @@ class FabrikamEnricher:
             upn=entity.key, id=user["id"], found=True, user=user, groups=groups,
             manager=manager, sign_ins=sign_ins, risk_level=risky.get("riskLevel", "none"),
             risk_state=risky.get("riskState", "none"), is_vip=entity.key in vips,
-            is_admin=bool(ADMIN_GROUPS & set(groups)),
+            is_admin=any(g["displayName"].lower() in ADMIN_GROUPS or g.get("isAssignableToRole")
+                         for g in memberships),
             app_consents=[g for g in self.graph["oauth2PermissionGrants"]
                           if g.get("principalId") == user["id"]],
         )
@@ -202,17 +202,6 @@ class FabrikamEnricher:
                   if g["clientId"] == principal["id"]]
         return AppFacts(app_id=app_id, found=True, service_principal=principal, grants=grants)
 
-    def matching_rows(self, incident: Incident) -> dict[str, list[dict[str, Any]]]:
-        keys = {e.key for e in incident.entities} | {e.key.split(".")[0] for e in incident.entities}
-        matched: dict[str, list[dict[str, Any]]] = {}
-        for name, rows in self.watchlists.items():
-            hits = [row for row in rows
-                    if self._row_covers(row, keys)
-                    or any(str(value).lower() in keys for value in row.values())]
-            if hits:
-                matched[name] = hits
-        return matched
-
     @staticmethod
     def _row_matches(row: dict[str, Any], address: str, parsed: Any) -> bool:
         for value in row.values():
@@ -223,15 +212,6 @@ class FabrikamEnricher:
                 continue
         return False
 
-    def _row_covers(self, row: dict[str, Any], keys: set[str]) -> bool:
-        for key in keys:
-            try:
-                parsed = ipaddress.ip_address(key)
-            except ValueError:
-                continue
-            if self._row_matches(row, key, parsed):
-                return True
-        return False
 
 
 @pytest.fixture(scope="session")

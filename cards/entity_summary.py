@@ -2,7 +2,8 @@
 
 Entities are grouped by kind, in a fixed order of kinds; each kind shows its first few and
 says how many more (`and 497 more accounts`). Alerts are counted by name, most frequent first.
-Everything shown is untrusted text and goes through `plain`.
+Lookups that failed during enrichment are named too, so a reader knows which facts are
+missing. Everything shown is untrusted text and goes through `plain`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections import Counter
 
 from cards.summary import and_more, capped, noun
 from cards.untrusted_text import plain
-from core.models import Entity, EntityKind, Incident
+from core.models import Enrichment, Entity, EntityKind, Incident
 
 _KIND_NAMES = {
     EntityKind.ACCOUNT: ("Accounts", "account", "accounts"),
@@ -57,8 +58,21 @@ def alert_fact(incident: Incident, names: int, chars: int) -> tuple[str, str] | 
     parts = [plain(name, chars) + (f" (\u00d7{n})" if n > 1 else "") for name, n in kept]
     value = ", ".join(parts) or f"{total} {noun(total, 'alert')}"
     if more:
-        value += f" {and_more(more, 'other alert name')}"
+        value += f" {and_more(more, 'alert name')}"
     return f"Alerts ({total})", value
+
+
+def lookup_gaps(enrichment: Enrichment, names: int, chars: int) -> tuple[str, str] | None:
+    """(`Lookups failed (2)`, `graph.signIns for dana.rossi@…`): what the facts may lack."""
+    failures = enrichment.failures
+    if not failures:
+        return None
+
+    kept, more = capped(failures, names)
+    value = ", ".join(plain(f"{f.lookup} for {f.entity}", chars) for f in kept)
+    if more:
+        value += f" {and_more(more, 'lookup')}"
+    return f"Lookups failed ({len(failures)})", value
 
 
 def _distinct(entities: list[Entity]) -> list[str]:

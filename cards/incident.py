@@ -41,7 +41,7 @@ from cards.action_run import (
 )
 from cards.adaptive import Color, Element
 from cards.context import MAX_REFRESH_USERS, CardContext
-from cards.entity_summary import alert_fact, entity_facts
+from cards.entity_summary import alert_fact, entity_facts, lookup_gaps
 from cards.evidence_list import evidence_facts
 from cards.mode_banner import mode_banners, notice
 from cards.size_budget import Detail, fitted
@@ -94,11 +94,11 @@ def needs_refresh(record: IncidentRecord, ctx: CardContext) -> bool:
 
 
 def _render(record: IncidentRecord, ctx: CardContext, detail: Detail, *, live: bool) -> Element:
-    body: list[Element] = [*mode_banners(record)]
+    body: list[Element] = [*mode_banners(record, ctx.bot_name)]
     if ctx.banner:
         body.append(notice(ctx.banner, detail.line_chars))
     body.extend(_header(record, detail))
-    body.extend(_recommendation(record, detail))
+    body.extend(_recommendation(record, ctx, detail))
     body.extend(_actions(record, ctx, detail))
 
     refresh = None
@@ -134,6 +134,9 @@ def _header(record: IncidentRecord, detail: Detail) -> list[Element]:
     if alerts:
         pairs.append(alerts)
     pairs.extend(entity_facts(incident, detail.entities_per_kind, detail.entity_chars))
+    gaps = lookup_gaps(record.enrichment, detail.alert_names, detail.entity_chars)
+    if gaps:
+        pairs.append(gaps)
     items.append(adaptive.facts(pairs))
     return items
 
@@ -143,7 +146,7 @@ def _confidence(record: IncidentRecord) -> str:
     return f"{round(rec.confidence * 100)}% ({plain(rec.reasoner, 40)} reasoner)"
 
 
-def _recommendation(record: IncidentRecord, detail: Detail) -> list[Element]:
+def _recommendation(record: IncidentRecord, ctx: CardContext, detail: Detail) -> list[Element]:
     rec = record.recommendation
     items = [adaptive.text("**Recommendation**", separator=True)]
     if rec.error:
@@ -159,7 +162,8 @@ def _recommendation(record: IncidentRecord, detail: Detail) -> list[Element]:
         items.append(adaptive.facts(pairs))
     if more:
         items.append(adaptive.text(
-            f"{and_more(more, 'evidence item').capitalize()}: ask \u201cwhat evidence?\u201d",
+            f"{and_more(more, 'evidence item').capitalize()}: ask "
+            f"@{plain(ctx.bot_name, 40)} \u201cwhat evidence?\u201d",
             subtle=True, spacing="small"))
     return items
 
@@ -244,7 +248,7 @@ def _minimal(record: IncidentRecord, ctx: CardContext) -> Element:
     """What is left when nothing else fits: the facts and a way to get more."""
     incident = record.incident
     number = incident.number if incident.number is not None else "?"
-    body = [*mode_banners(record)]
+    body = [*mode_banners(record, ctx.bot_name)]
     body.append(adaptive.text(plain(incident.title, 80) or "(untitled incident)",
                               size="large", weight="bolder"))
     body.append(adaptive.text(
@@ -253,7 +257,8 @@ def _minimal(record: IncidentRecord, ctx: CardContext) -> Element:
         color=SEVERITY_COLORS.get(incident.severity, "default")))
     body.append(adaptive.text(
         f"{len(record.runs)} proposed actions; too much text to show here. Ask "
-        f"\u201cpending\u201d for approvals or open the incident in Sentinel.", subtle=True))
+        f"@{plain(ctx.bot_name, 40)} \u201cpending\u201d for approvals or open the incident "
+        f"in Sentinel.", subtle=True))
     return adaptive.adaptive_card(
         body, actions=_links(record, ctx), fallback_text=_fallback(record),
     )

@@ -14,13 +14,14 @@ from cards.untrusted_text import plain
 from core.models import IncidentRecord
 
 DRY_RUN = "DRY RUN \u2014 nothing will be changed"
-OBSERVE = "OBSERVE MODE \u2014 Cordon only shows what it would do"
+OBSERVE = "OBSERVE MODE \u2014 {bot} only shows what it would do"
 
 
-def mode_banners(record: IncidentRecord) -> list[Element]:
+def mode_banners(record: IncidentRecord, bot_name: str = "Cordon") -> list[Element]:
     found = []
     if record.mode == "observe":
-        found.append(_banner(OBSERVE, "Actions are listed with the verdict they would get; "
+        headline = OBSERVE.format(bot=plain(bot_name, 40))
+        found.append(_banner(headline, "Actions are listed with the verdict they would get; "
                                       "none is executed.", "warning"))
     if record.dry_run:
         found.append(_banner(DRY_RUN, "Execution is simulated: Cordon records what it would "

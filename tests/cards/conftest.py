@@ -27,6 +27,7 @@ from core.models import (
     Evidence,
     Incident,
     IncidentRecord,
+    LookupFailure,
     ProposedAction,
     Recommendation,
     RunStatus,
@@ -321,12 +322,16 @@ def stress() -> IncidentRecord:
                                       required=2, decisions=[(ALEX, "approve")]))
     evidence = [Evidence(id=f"E{j}", source="graph.signIns", fact=long_words[:2000])
                 for j in range(60)]
-    # Every run pending approval, too: the most buttons a card could need.
-    return record(inc, runs, approvals, outcome="awaiting_approval", rationale=long_words * 4,
-                  evidence=evidence)
+    stressed = record(inc, runs, approvals, outcome="awaiting_approval",
+                      rationale=long_words * 4, evidence=evidence)
+    failures = [LookupFailure(lookup="graph.signIns", entity=e.key, error=long_words)
+                for e in entities[:300]]
+    return stressed.model_copy(update={
+        "enrichment": stressed.enrichment.model_copy(update={"failures": failures})})
 
 
 def stress_all_pending() -> IncidentRecord:
+    """The stress incident with every one of its 30 actions waiting for two approvers."""
     base = stress()
     runs = [r.model_copy(update={"status": RunStatus.PENDING_APPROVAL}) for r in base.runs]
     approvals = [approval(r, "pending", required=2) for r in runs]

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from cards import Banner, incident_card, status_card
 from cards.context import MAX_REFRESH_USERS
+from core.models import LookupFailure
 from tests.cards.conftest import (
     ADELE,
     ALEX,
@@ -254,6 +255,20 @@ def test_actions_needing_the_viewer_come_first_and_none_are_lost_silently():
     shown = len(approvals)
     if shown < len(record.runs):
         assert f"And {len(record.runs) - shown} more actions not shown" in text
+
+
+def test_failed_lookups_are_named_so_readers_know_what_is_missing():
+    record = impossible_travel()
+    failures = [LookupFailure(lookup="defender.machines",
+                              entity="fab-lt-0193.corp.fabrikam.example",
+                              error="timed out after 5 s")]
+    record = record.model_copy(update={
+        "enrichment": record.enrichment.model_copy(update={"failures": failures})})
+
+    text = shown_text(incident_card(record, context()))
+
+    assert "Lookups failed (1)" in text
+    assert "defender.machines for fab-lt-0193.corp.fabrikam.example" in text
 
 
 def test_status_card_is_the_shared_view_without_refresh():

@@ -199,7 +199,7 @@ class Runtime:
         self._sandbox_runner = None
 
     async def start(self, *, with_bot: bool = False) -> Runtime:
-        from policy import CATALOG, load_policy
+        from policy import catalog_ids, load_policy
         from response.authorization import RunAuthorizer
         from response.directory import GraphDirectory
         from response.engine import ResponseEngine
@@ -212,7 +212,7 @@ class Runtime:
         self.store = await Store.open(settings.effective_database_url)
         authorizer = RunAuthorizer(self.store.runs)
         self.skills = await build_kernel(settings, authorizer)
-        self.reasoner = build_reasoner(settings, self.skills, allowed_catalog=set(CATALOG))
+        self.reasoner = build_reasoner(settings, self.skills, allowed_catalog=set(catalog_ids()))
         self.engine = ResponseEngine(
             settings=settings, store=self.store, skills=self.skills, reasoner=self.reasoner,
             policy=self.policy, directory=GraphDirectory(self.skills.identity),

@@ -55,7 +55,8 @@ class ResponseEngine:
         self.approvals = Approvals(store=store, directory=directory, decider=self.decider,
                                    executor=self.executor, policy_source=self._policy_now)
         self.rollback = Rollback(store=store, directory=directory, executor=self.executor,
-                                 policy_source=self._policy_now, on_rolled_back=self._run_changed)
+                                 policy_source=self._policy_now, decider=self.decider,
+                                 on_rolled_back=self._run_changed)
         self.recovery = Recovery(store=store, executor=self.executor, approvals=self.approvals,
                                  skills=skills, policy_source=self._policy_now,
                                  lease=timedelta(seconds=settings.execution_lease_s),

@@ -19,13 +19,15 @@ import structlog
 from core.errors import ApprovalRefused
 from core.models import ActionRun, ProposedAction, RunStatus, Verdict
 from policy import resolve_action
+from response.decisions import known_targets
 
 log = structlog.get_logger(__name__)
 
 
 class Rollback:
-    def __init__(self, *, store, directory, executor, policy_source,
+    def __init__(self, *, store, directory, executor, policy_source, decider,
                  on_rolled_back=None) -> None:
+        self._decider = decider
         self._on_rolled_back = on_rolled_back
         self._store = store
         self._directory = directory
@@ -61,6 +63,10 @@ class Rollback:
             count=run.proposed.count,
             rationale=f"undo of {run.proposed.action} requested by {person.display_name}",
         )
+        refusal = await self._policy_refusal(run, inverse)
+        if refusal:
+            raise ApprovalRefused(f"the policy does not allow {inverse.action}: {refusal}")
+
         key = hashlib.sha256(f"undo:{run.id}".encode()).hexdigest()
         existing = await self._store.runs.by_idempotency_key(key)
         if existing is not None:
@@ -86,6 +92,18 @@ class Rollback:
             "target": inverse.target})
         self._executor.spawn(self._execute(undo_run, run, person.display_name, policy.dry_run))
         return undo_run, f"undo requested by {person.display_name}, executing {inverse.action}"
+
+    async def _policy_refusal(self, run: ActionRun, inverse: ProposedAction) -> str | None:
+        """The policy judges the inverse like any action; the click stands in for approval."""
+        record = await self._store.incidents.get_record(run.incident_id)
+        if record is None:
+            return "the incident's record is missing"
+        verdict = self._decider.decide(
+            record.incident, record.enrichment, record.recommendation, inverse,
+            await self._decider.usage(), known_targets(record.incident, record.enrichment))
+        if verdict.verdict in ("denied", "escalated"):
+            return "; ".join(verdict.reasons)
+        return None
 
     async def _execute(self, undo_run: ActionRun, original: ActionRun, actor: str,
                        dry_run: bool) -> None:

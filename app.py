@@ -24,12 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
+from aiohttp import web
 
 from core.settings import Settings
 
 log = structlog.get_logger("cordon")
 
-RUNTIME_KEY = "cordon.runtime"  # plain string: aiohttp AppKey needs the class at import
+RUNTIME_KEY = web.AppKey("runtime", object)
 
 
 def _configure_logging(level: str) -> None:
@@ -203,21 +204,29 @@ class Runtime:
         from response.authorization import RunAuthorizer
         from response.directory import GraphDirectory
         from response.engine import ResponseEngine
+        from response.incident_comments import COMMENT_KINDS
         from skills.kernel import build_kernel
+        from skills.lookups.identity import IdentityLookups
         from skills.reasoner import build_reasoner
-        from store import Store
+        from store import OutboxDispatcher, Store
 
         settings = self.settings
         self.policy = load_policy(settings.policy_path)
-        self.store = await Store.open(settings.effective_database_url)
+        self.store = await Store.open(settings.effective_database_url,
+                                      outbox_destinations=("log_analytics", "incident_comment"),
+                                      comment_kinds=COMMENT_KINDS)
         authorizer = RunAuthorizer(self.store.runs)
-        self.skills = await build_kernel(settings, authorizer)
-        self.reasoner = build_reasoner(settings, self.skills, allowed_catalog=set(catalog_ids()))
+        self.skills = build_kernel(settings, authorizer)
+        self.reasoner = build_reasoner(settings, self.skills.kernel,
+                                       allowed_catalog=set(catalog_ids()))
         self.engine = ResponseEngine(
             settings=settings, store=self.store, skills=self.skills, reasoner=self.reasoner,
-            policy=self.policy, directory=GraphDirectory(self.skills.identity),
+            policy=self.policy, directory=GraphDirectory(IdentityLookups(self.skills.graph)),
             authorizer=authorizer)
-        self.dispatcher = self.skills.outbox_dispatcher(self.store.outbox)
+        self.dispatcher = OutboxDispatcher(self.store.outbox, {
+            "log_analytics": self._export_logs,
+            "incident_comment": self._comment,
+        })
         if with_bot:
             from bot import build_bot
 
@@ -229,6 +238,18 @@ class Runtime:
                  sandbox=settings.sandbox_mode, database=self.store.db.dialect,
                  reasoner=getattr(self.reasoner, "name", "?"))
         return self
+
+    async def _export_logs(self, events: list[dict]) -> None:
+        if self.skills.exporter.configured:
+            await self.skills.exporter.send_logs(events)
+
+    async def _comment(self, events: list[dict]) -> None:
+        from response.incident_comments import comment_text, is_sentinel_incident
+
+        for event in events:
+            text = comment_text(event)
+            if text and is_sentinel_incident(event.get("incident_id")):
+                await self.skills.commenter.comment(event["incident_id"], text)
 
     async def stop(self) -> None:
         if self.engine is not None:
@@ -248,8 +269,6 @@ class Runtime:
         """A runtime for one command: serves a private sandbox when no other is configured."""
         runner = None
         if settings.sandbox_mode and not settings.sandbox_url:
-            from aiohttp import web
-
             from sandbox import build_sandbox_app
 
             root = web.Application()
@@ -270,10 +289,8 @@ class Runtime:
             await runtime.stop()
 
 
-def build_web_app(settings: Settings):
+def build_web_app(settings: Settings, *, with_bot: bool = True) -> web.Application:
     """The aiohttp application `serve` runs; tests run it in-process too."""
-    from aiohttp import web
-
     from response.http_api import AUTH_KEY, ENGINE_KEY, READY_KEY, add_routes, json_errors
     from response.intake_auth import IntakeAuth, ensure_intake_token
 
@@ -291,7 +308,7 @@ def build_web_app(settings: Settings):
         audience=settings.intake_audience, tenant_id=settings.tenant_id)
 
     async def on_startup(app: web.Application) -> None:
-        await runtime.start(with_bot=True)
+        await runtime.start(with_bot=with_bot)
         app[ENGINE_KEY] = runtime.engine
 
     async def messages(request: web.Request) -> web.StreamResponse:
@@ -315,14 +332,13 @@ def build_web_app(settings: Settings):
 
 
 def serve(settings: Settings) -> int:
-    from aiohttp import web
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_web_app(settings)
-    print(f"Cordon on http://{settings.host}:{settings.port} "
-          f"({'sandbox tenant' if settings.sandbox_mode else 'Microsoft cloud'}); "
-          f"intake token in {settings.intake_token and 'CORDON_INTAKE_TOKEN' or settings.data_dir / 'intake-token'}",
-          file=sys.stderr)
+    token_at = ("CORDON_INTAKE_TOKEN" if settings.intake_token
+                else settings.data_dir / "intake-token")
+    tenant = "the sandbox tenant" if settings.sandbox_mode else "the Microsoft cloud"
+    print(f"Cordon on http://{settings.host}:{settings.port} with {tenant}; "
+          f"intake token in {token_at}", file=sys.stderr)
     web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
 

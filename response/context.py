@@ -89,9 +89,7 @@ def build_context(
         last_ip = str(device.get("lastIpAddress") or "")
         if last_ip:
             ip = _ip(enrichment, last_ip)
-    elif target_kind == "ip":
-        ip = _ip(enrichment, target)
-    elif target_kind == "indicator" and _looks_like_ip(target):
+    elif target_kind == "ip" or target_kind == "indicator" and _looks_like_ip(target):
         ip = _ip(enrichment, target)
 
     affected_users = [target] if target_kind == "user" else []

@@ -92,7 +92,7 @@ class Cordon:
 
     async def calls(self) -> list[dict[str, Any]]:
         answer = await self.sandbox("GET", "/_calls")
-        return answer["value"] if isinstance(answer, dict) else answer
+        return answer["calls"]
 
     async def settled(self, incident_id: str, timeout: float = 15.0) -> dict[str, Any]:
         """The record once no action is still pending or executing."""
@@ -119,7 +119,7 @@ async def start_cordon(tmp_path: Path, database_url: str, *, policy: Path = POLI
         CORDON_INTAKE_TOKEN=TOKEN, CORDON_DATA_DIR=str(tmp_path / "data"),
         **overrides,
     )
-    app = build_web_app(settings)
+    app = build_web_app(settings, with_bot=False)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

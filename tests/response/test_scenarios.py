@@ -51,7 +51,8 @@ async def test_scenario_gets_its_expected_outcome(cordon, name):
 
     for want in expected.get("propose", []):
         found = [a for a in actions if _matches(a, want)]
-        assert found, f"{name}: expected {want} among {[(a['action'], a['target']) for a in actions]}"
+        proposed = [(a["action"], a["target"]) for a in actions]
+        assert found, f"{name}: expected {want} among {proposed}"
         if "verdict" in want:
             assert found[0]["verdict"] == want["verdict"], (name, found[0])
             assert found[0]["reasons"], "every verdict carries its reasons"

@@ -20,14 +20,17 @@ Two filters guard the kernel:
   (the tool result says so) and the automatic tool loop ends. A model may look, never act.
 
 `CordonSkills.execute(action, target, parameters, authorization=, dry_run=)` runs one action
-through `kernel.invoke`, so the filter runs; it returns the action outcome dict described in
-`skills.actions` and raises `NotAuthorizedToAct`, `InvalidActionRequest` or `UpstreamError`
-(the response engine retries the retryable ones and records each attempt). It never decides
-whether an action may happen: that is the policy's verdict, carried by the authorization.
+through `kernel.invoke`, so the filter runs. Parameter names may be camelCase as the APIs spell
+them (see `parameter_name`); parameters the function does not take are ignored and logged. It
+returns the action outcome dict described in `skills.actions` and raises `NotAuthorizedToAct`,
+`InvalidActionRequest` or `UpstreamError` (the response engine retries the retryable ones and
+records each attempt). It never decides whether an action may happen: that is the policy's
+verdict, carried by the authorization.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +90,9 @@ ACTIONS: dict[str, str] = {
     "close_incident": "SentinelResponse", "reopen_incident": "SentinelResponse",
 }
 _CALL_ARGUMENTS = frozenset({"target", "authorization", "dry_run"})
+# Parameter names as proposals and Microsoft's APIs spell them, mapped to the plugins' own.
+_PARAMETER_ALIASES = {"machine_id": "device_id", "network_message_ids": "messages"}
+_ACTION_PARAMETER_ALIASES = {("block_indicator", "action"): "indicator_action"}
 
 Next = Callable[[Any], Awaitable[None]]
 
@@ -116,13 +122,14 @@ class CordonSkills:
                 f"{action!r} is not an action Cordon can execute; known: {sorted(ACTIONS)}",
                 action=action)
         function = self.kernel.get_function(plugin, action)
-        accepted = {p.name for p in function.parameters}
-        ignored = sorted(set(parameters) - accepted - _CALL_ARGUMENTS)
+        accepted = {p.name for p in function.parameters} - _CALL_ARGUMENTS
+        named = {parameter_name(action, k): v for k, v in parameters.items()}
+        ignored = sorted(set(named) - accepted)
         if ignored:
             log.info("action parameters ignored", action=action, target=target,
                      parameters=ignored)
         arguments = KernelArguments(
-            **{k: v for k, v in parameters.items() if k in accepted and k not in _CALL_ARGUMENTS},
+            **{k: v for k, v in named.items() if k in accepted},
             target=target, authorization=authorization, dry_run=bool(dry_run),
         )
         try:
@@ -205,6 +212,19 @@ async def _model_tool_filter(context: AutoFunctionInvocationContext, next: Next)
                f"call the read-only plugins {', '.join(READ_ONLY_PLUGINS)}."),
     )
     context.terminate = True
+
+
+def parameter_name(action: str, name: str) -> str:
+    """A proposal's parameter name as the plugin function spells it.
+
+    Proposals may use the APIs' camelCase (`machineId`, `userId`, `grantIds`,
+    `servicePrincipalId`); the plugins use snake_case and call a Defender machine id
+    `device_id`. A bare `action` parameter of block_indicator is the indicator's action.
+    """
+    if (action, name) in _ACTION_PARAMETER_ALIASES:
+        return _ACTION_PARAMETER_ALIASES[(action, name)]
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    return _PARAMETER_ALIASES.get(snake, snake)
 
 
 def plugin_parameters(skills: CordonSkills, action: str) -> list[str]:

@@ -40,6 +40,7 @@ class AppResponse:
     async def revoke_app_consent(
         self, target: AppTarget, authorization: Authorization, dry_run: DryRun = False,
         grant_ids: Annotated[list[str] | None, "Only these grants; every grant if empty"] = None,
+        service_principal_id: Annotated[str, "The app's service principal id, if known"] = "",
     ) -> dict[str, Any]:
         await self._guard.check(authorization, "revoke_app_consent", target)
         wanted = [str(g) for g in grant_ids or []]
@@ -50,11 +51,14 @@ class AppResponse:
                            requests=[self._graph.describe(r) for r in sent],
                            unresolved=unresolved)
 
-        principal = await self._apps.service_principal(target)
-        if not principal:
-            raise InvalidActionRequest(f"no service principal has the app id {target}",
-                                       target=target)
-        grants = await self._apps.grants(principal["id"])
+        principal_id = service_principal_id
+        if not principal_id:
+            principal = await self._apps.service_principal(target)
+            if not principal:
+                raise InvalidActionRequest(f"no service principal has the app id {target}",
+                                           target=target)
+            principal_id = principal["id"]
+        grants = await self._apps.grants(principal_id)
         if wanted:
             grants = [g for g in grants if g.get("id") in wanted]
         sent = []
@@ -64,7 +68,7 @@ class AppResponse:
             await self._graph.send(request)
         kept = [{field: g.get(field) for field in ("id", *_GRANT_FIELDS)} for g in grants]
         return outcome("revoke_app_consent", target, dry_run=False, requests=sent,
-                       response={"servicePrincipalId": principal["id"],
+                       response={"servicePrincipalId": principal_id,
                                  "deleted": [g["id"] for g in grants]},
                        inverse_parameters={"grants": kept})
 

@@ -36,6 +36,7 @@ FIRST_PRIORITY = 100
 LAST_PRIORITY = 4096
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
+INDICATOR_TYPES = ("IpAddress", "DomainName", "Url", "FileSha256", "FileSha1")
 
 
 def block_rule_name(address: str) -> str:
@@ -43,7 +44,7 @@ def block_rule_name(address: str) -> str:
     return "cordon-block-" + re.sub(r"[^0-9A-Za-z]", "-", address)
 
 
-def indicator_type(value: str) -> str:
+def indicator_type_of(value: str) -> str:
     """Defender's indicatorType for a value: IpAddress, FileSha256, FileSha1, Url, DomainName."""
     try:
         ipaddress.ip_address(value)
@@ -138,17 +139,27 @@ class NetworkResponse:
     async def block_indicator(
         self, target: Annotated[str, "The IP address, domain, URL or file hash"],
         authorization: Authorization, dry_run: DryRun = False,
+        indicator_type: Annotated[str, "IpAddress, DomainName, Url, FileSha256 or FileSha1; "
+                                  "from the target's shape if empty"] = "",
+        indicator_action: Annotated[str, "AlertAndBlock or Block"] = "AlertAndBlock",
         title: Annotated[str, "The indicator's title"] = "",
         description: Annotated[str, "Why it is blocked"] = "",
         severity: Annotated[str, "Informational, Low, Medium or High"] = "High",
         expiration_days: Annotated[int, "Days until the block expires"] = 30,
     ) -> dict[str, Any]:
         await self._guard.check(authorization, "block_indicator", target)
+        kind = indicator_type or indicator_type_of(target)
+        if kind not in INDICATOR_TYPES:
+            raise InvalidActionRequest(f"indicator_type must be one of {INDICATOR_TYPES}",
+                                       indicator_type=kind)
+        if indicator_action not in ("AlertAndBlock", "Block"):
+            raise InvalidActionRequest("indicator_action must be AlertAndBlock or Block",
+                                       indicator_action=indicator_action)
         expires = datetime.now(UTC) + timedelta(days=max(1, int(expiration_days)))
         body = {
             "indicatorValue": target,
-            "indicatorType": indicator_type(target),
-            "action": "AlertAndBlock",
+            "indicatorType": kind,
+            "action": indicator_action,
             "title": title or f"Cordon block: {target}",
             "description": description or f"Blocked by Cordon automated response: {target}",
             "severity": severity,

@@ -248,3 +248,24 @@ async def test_a_dry_run_sends_nothing_and_returns_the_request(
     assert done["dry_run"] is True
     assert done["request"]["method"] in ("POST", "PUT", "PATCH", "DELETE")
     assert done["request"]["url"].startswith(sandbox.base)
+
+
+async def test_a_proposal_in_the_apis_spelling_runs_as_proposed(skills, authorizer,
+                                                                sandbox) -> None:
+    isolate = await act(skills, authorizer, "isolate_device", LAPTOP,
+                        machineId=LAPTOP_ID, isolationType="Selective")
+    revoke = await act(skills, authorizer, "revoke_app_consent", MAILSYNC,
+                       servicePrincipalId="901e47fd-8539-5df8-b309-3bb0b09e8fb0",
+                       grantIds=["grant-mailsync-sara"])
+    token = authorizer.grant("block_indicator", "contoso-pay.example")
+    block = await skills.execute(
+        "block_indicator", "contoso-pay.example",
+        {"indicatorType": "DomainName", "indicatorValue": "contoso-pay.example",
+         "action": "Block"},
+        authorization=token, dry_run=False)
+
+    assert isolate["request"]["body"]["IsolationType"] == "Selective"
+    assert sandbox.tenant.machines[LAPTOP_ID]["isolationState"] == "Isolated"
+    assert revoke["response"]["deleted"] == ["grant-mailsync-sara"]
+    assert "grant-mailsync-tomas" in sandbox.tenant.grants
+    assert block["request"]["body"]["action"] == "Block"

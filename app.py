@@ -291,10 +291,18 @@ class Runtime:
 
 def build_web_app(settings: Settings, *, with_bot: bool = True) -> web.Application:
     """The aiohttp application `serve` runs; tests run it in-process too."""
-    from response.http_api import AUTH_KEY, ENGINE_KEY, READY_KEY, add_routes, json_errors
+    from response.http_api import (
+        AUTH_KEY,
+        ENGINE_KEY,
+        MAX_BYTES_KEY,
+        READY_KEY,
+        add_routes,
+        json_errors,
+    )
     from response.intake_auth import IntakeAuth, ensure_intake_token
 
     app = web.Application(middlewares=[json_errors], client_max_size=settings.intake_max_bytes)
+    app[MAX_BYTES_KEY] = settings.intake_max_bytes
     add_routes(app)
     if settings.sandbox_mode and not settings.sandbox_url:
         from sandbox import build_sandbox_app

@@ -18,6 +18,7 @@ log = structlog.get_logger(__name__)
 ENGINE_KEY = web.AppKey("engine", object)
 AUTH_KEY = web.AppKey("intake_auth", object)
 READY_KEY = web.AppKey("ready", object)
+MAX_BYTES_KEY = web.AppKey("max_bytes", int)
 
 
 def _error(status: int, code: str, message: str, **details) -> web.Response:
@@ -34,10 +35,11 @@ async def json_errors(request: web.Request, handler):
         return await handler(request)
     except CordonError as exc:
         return web.json_response(exc.to_json(), status=exc.status)
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app.get(MAX_BYTES_KEY, 0)
         return _error(413, "payload_too_large",
-                      f"the body is larger than the {exc.max_size} bytes Cordon accepts",
-                      max_bytes=exc.max_size)
+                      f"the body is larger than the {limit} bytes Cordon accepts",
+                      max_bytes=limit)
     except web.HTTPException as exc:
         if exc.status >= 400 and not request.path.startswith("/sandbox"):
             return _error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or exc.reason)

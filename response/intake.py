@@ -292,6 +292,19 @@ def _dedupe(entities: list[Entity]) -> list[Entity]:
     return kept
 
 
+# Graph's `serviceSource` values, named as Sentinel names the same products.
+_GRAPH_PRODUCTS = {
+    "microsoftdefenderforendpoint": "Microsoft Defender for Endpoint",
+    "microsoftdefenderforidentity": "Microsoft Defender for Identity",
+    "microsoftdefenderforoffice365": "Microsoft Defender for Office 365",
+    "microsoftdefenderforcloudapps": "Microsoft Defender for Cloud Apps",
+    "microsoftdefenderforcloud": "Microsoft Defender for Cloud",
+    "azureadidentityprotection": "Microsoft Entra ID Protection",
+    "microsoftsentinel": "Azure Sentinel",
+    "microsoft365defender": "Microsoft 365 Defender",
+    "microsoftdefenderxdr": "Microsoft Defender XDR",
+}
+
 _GRAPH_EVIDENCE = {
     "#microsoft.graph.security.userevidence": EntityKind.ACCOUNT,
     "#microsoft.graph.security.deviceevidence": EntityKind.HOST,
@@ -319,8 +332,8 @@ def _parse_graph(payload: dict[str, Any]) -> Incident:
             id=_text(raw.get("id"), f"alerts[{i}].id") or f"alert-{i}",
             name=_text(raw.get("title"), f"alerts[{i}].title", limit=500),
             severity=_severity(raw.get("severity"), f"alerts[{i}].severity"),
-            product=_text(raw.get("serviceSource") or raw.get("productName"),
-                          f"alerts[{i}].serviceSource"),
+            product=_graph_product(_text(raw.get("serviceSource") or raw.get("productName"),
+                                         f"alerts[{i}].serviceSource")),
             tactics=tactics,
             start_time=_time(raw.get("firstActivityDateTime"),
                              f"alerts[{i}].firstActivityDateTime"),
@@ -353,6 +366,10 @@ def _parse_graph(payload: dict[str, Any]) -> Incident:
         alerts=alerts,
         entities=_dedupe(entities),
     )
+
+
+def _graph_product(source: str) -> str:
+    return _GRAPH_PRODUCTS.get(source.lower(), source)
 
 
 def _graph_entity(ev: Any, field: str) -> Entity | None:

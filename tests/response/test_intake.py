@@ -1,0 +1,152 @@
+"""What a Sentinel automation rule, a Graph subscription or a careless script sees when posting
+incidents: clear 4xx answers for bad input, and nothing half-written."""
+
+from __future__ import annotations
+
+import json
+
+from tests.response.conftest import scenario
+
+GRAPH_INCIDENT = {
+    "id": "2972395",
+    "displayName": "Multi-stage incident involving Initial access & Execution on one endpoint",
+    "severity": "high",
+    "status": "active",
+    "incidentWebUrl": "https://security.microsoft.com/incidents/2972395?tid=f4b1c0de",
+    "createdDateTime": "2026-11-30T10:00:00Z",
+    "lastUpdateDateTime": "2026-11-30T10:05:00Z",
+    "alerts": [{
+        "id": "da637578995287051192_756343937",
+        "title": "Ransomware behavior detected",
+        "severity": "high",
+        "category": "Impact",
+        "serviceSource": "microsoftDefenderForEndpoint",
+        "evidence": [
+            {"@odata.type": "#microsoft.graph.security.deviceEvidence",
+             "deviceDnsName": "fab-lt-0310.corp.fabrikam.example",
+             "mdeDeviceId": "48422845ebff57eb88a3fc68a75ac99e00000000"},
+            {"@odata.type": "#microsoft.graph.security.userEvidence",
+             "userAccount": {"accountName": "lena.fischer", "domainName": "fabrikam.example",
+                             "userPrincipalName": "lena.fischer@fabrikam.example",
+                             "azureAdUserId": "09321cfb-4e52-5cec-bc85-b3cde577679c",
+                             "displayName": "Lena Fischer"}},
+            {"@odata.type": "#microsoft.graph.security.fileEvidence",
+             "fileDetails": {"fileName": "svch0st.exe", "sha256":
+                             "9f2c4e1ab07d3c55e2b8f6a1d4c7e0b9a3f5d2c8e1b4a7f0c3d6e9b2a5f8c1d4"}},
+            {"@odata.type": "#microsoft.graph.security.someFutureEvidence", "name": "x"},
+        ],
+    }, {
+        "id": "da637578995287051192_756343938",
+        "title": "Suspicious network share enumeration",
+        "severity": "medium",
+        "category": "LateralMovement",
+        "serviceSource": "microsoftDefenderForEndpoint",
+        "evidence": [
+            {"@odata.type": "#microsoft.graph.security.deviceEvidence",
+             "deviceDnsName": "fab-lt-0310.corp.fabrikam.example",
+             "mdeDeviceId": "48422845ebff57eb88a3fc68a75ac99e00000000"},
+        ],
+    }],
+}
+
+
+async def _audit_count(cordon) -> int:
+    return len([e async for e in cordon.runtime.store.audit.export(None)])
+
+
+async def test_missing_token_is_refused_and_nothing_is_written(cordon):
+    status, body = await cordon.post(scenario("malware-workstation"), token=None)
+    assert status == 401
+    assert "Authorization" in body["message"]
+    assert await _audit_count(cordon) == 0
+
+
+async def test_wrong_token_is_refused(cordon):
+    status, body = await cordon.post(scenario("malware-workstation"), token="guess")
+    assert status == 401
+    assert body["error"] == "unauthorized"
+    status, _ = await cordon.get("anything", token="guess")
+    assert status == 401
+
+
+async def test_malformed_json_gets_400_saying_so(cordon):
+    status, body = await cordon.post(None, raw=b'{"object": {"properties": ')
+    assert status == 400
+    assert body["error"] == "invalid_json"
+    assert "not valid JSON" in body["message"]
+
+
+async def test_wrong_shape_gets_422_naming_the_field(cordon):
+    status, body = await cordon.post({"hello": "world"})
+    assert status == 422
+    assert "object.properties" in body["message"] or "object.properties" in json.dumps(body)
+
+    payload = scenario("password-spray-ip")
+    payload["object"]["properties"]["severity"] = "Apocalyptic"
+    status, body = await cordon.post(payload)
+    assert status == 422
+    assert "severity" in body["message"] and "Informational" in body["message"]
+
+    payload = scenario("password-spray-ip")
+    payload["object"]["properties"]["relatedEntities"] = "not a list"
+    status, body = await cordon.post(payload)
+    assert status == 422
+    assert "relatedEntities" in body["message"]
+    assert await _audit_count(cordon) == 0
+
+
+async def test_json_that_is_not_an_object_gets_422(cordon):
+    status, body = await cordon.post([1, 2, 3])
+    assert status == 422
+    assert "JSON object" in body["message"]
+
+
+async def test_five_megabytes_of_junk_gets_413(cordon):
+    status, body = await cordon.post(None, raw=b"x" * (5 * 1024 * 1024))
+    assert status == 413
+    assert body["error"] == "payload_too_large"
+    assert await _audit_count(cordon) == 0
+
+
+async def test_unknown_entity_kind_is_kept_not_refused(cordon):
+    payload = scenario("password-spray-ip")
+    payload["object"]["properties"]["relatedEntities"].append(
+        {"id": "x", "kind": "SomethingNew", "properties": {"friendlyName": "thing-42"}})
+    status, body = await cordon.post(payload)
+    assert status == 201
+    record = await cordon.engine.record(body["incident_id"])
+    kept = [e for e in record.incident.entities if e.raw_kind == "SomethingNew"]
+    assert kept and kept[0].key == "thing-42"
+    assert any(a["action"] == "block_ip" for a in body["actions"])
+
+
+async def test_other_media_type_gets_415(cordon):
+    status, body = await cordon.post(scenario("password-spray-ip"),
+                                     content_type="application/xml")
+    assert status == 415
+
+
+async def test_unknown_incident_gets_404(cordon):
+    status, body = await cordon.get("no-such-incident")
+    assert status == 404
+    assert "no-such-incident" in body["message"]
+
+
+async def test_graph_security_incident_is_triaged_like_a_sentinel_one(cordon):
+    status, body = await cordon.post(GRAPH_INCIDENT)
+    assert status == 201, body
+    assert body["incident_id"] == "2972395"
+    record = await cordon.settled(body["incident_id"])
+    isolate = [a for a in record["actions"] if a["action"] == "isolate_device"]
+    assert isolate and isolate[0]["target"] == "fab-lt-0310.corp.fabrikam.example"
+    assert isolate[0]["status"] == "succeeded"
+
+
+async def test_alerts_key_is_read_whatever_its_case(cordon):
+    payload = scenario("malware-workstation")
+    props = payload["object"]["properties"]
+    props["Alerts"] = props.pop("alerts")
+    status, body = await cordon.post(payload)
+    assert status == 201
+    record = await cordon.engine.record(body["incident_id"])
+    assert record.incident.alerts and record.incident.alert_count >= 1

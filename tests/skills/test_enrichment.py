@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from core.models import Entity, EntityKind, Incident
 from skills.kernel import CordonSkills
 from tests.skills.conftest import Sandbox, scenario_incident
 
@@ -128,3 +129,20 @@ async def test_consent_phish_shows_the_unverified_app_and_its_grants(
     app = enrichment.apps["7ffa898c-6815-5e8f-80d9-dee7b7308fe3"]
     assert app.found and app.service_principal["displayName"] == "MailSync Pro"
     assert {g["id"] for g in app.grants} == {"grant-mailsync-sara", "grant-mailsync-tomas"}
+
+
+async def test_an_account_known_only_by_its_upn_still_gets_its_sign_ins_and_risk(
+        skills: CordonSkills) -> None:
+    incident = Incident(id="graph-incident-1", title="Risky sign-in", entities=[
+        Entity(kind=EntityKind.ACCOUNT, raw_kind="Account", key=DANA,
+               properties={"accountName": "dana.rossi", "upnSuffix": "fabrikam.example"}),
+        Entity(kind=EntityKind.HOST, raw_kind="Host", key=DANA_LAPTOP,
+               properties={"hostName": "FAB-LT-0193", "dnsDomain": "corp.fabrikam.example"}),
+    ])
+
+    enrichment = await skills.enricher.enrich(incident)
+
+    dana = enrichment.users[DANA]
+    assert dana.id == "2a1dd265-08e6-501d-ba11-714c72faf66f"
+    assert dana.risk_level == "high" and len(dana.sign_ins) >= 2
+    assert enrichment.devices[DANA_LAPTOP].id == "02aac78eab1f548b862df77bdb84eb3b00000000"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,18 +21,25 @@ import pytest
 import yaml
 
 from core.models import (
+    ActionRun,
     Alert,
     AppFacts,
+    Approval,
+    ApprovalDecision,
     DeviceFacts,
     Enrichment,
     Entity,
     EntityKind,
     HostReputation,
     Incident,
+    IncidentRecord,
     IpFacts,
     MailFacts,
+    RunStatus,
     UserFacts,
+    Verdict,
 )
+from skills.builtin_reasoner import BuiltinReasoner
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 if not SHARED.exists():
@@ -239,3 +246,60 @@ def scenario():
 @pytest.fixture(scope="session")
 def scenario_names() -> list[str]:
     return sorted(path.stem for path in SCENARIOS.glob("*.json"))
+
+
+VERDICT_STATUS = {"auto": "succeeded", "approval": "pending_approval", "denied": "denied",
+                  "escalated": "escalated", "observed": "observed"}
+VERDICT_REASONS = {
+    "auto": "allowed: no requires_approval rule matched and confidence is above min_confidence",
+    "approval": "requires_approval rule matched",
+    "denied": "target is in forbidden_entities",
+    "escalated": "confidence below escalate_below",
+    "observed": "mode observe",
+}
+
+
+@pytest.fixture
+def record_for(scenario, enricher, expected):
+    """An incident record as the response engine would keep it: the built-in recommendation,
+    runs with the verdicts expected.yaml gives (auto otherwise), and, when `approved_by` is
+    given, that person's approval of every run that needed one."""
+    async def build(name: str, approved_by: str | None = None) -> IncidentRecord:
+        incident = scenario(name)
+        enrichment = enricher.enrich(incident)
+        recommendation = await BuiltinReasoner().recommend(incident, enrichment)
+        wanted = {(i["action"], i.get("target")): i.get("verdict", "auto")
+                  for i in expected[name].get("propose", [])}
+        decided_at = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)
+        runs, approvals = [], []
+        for index, action in enumerate(recommendation.actions):
+            verdict = wanted.get((action.action, action.target),
+                                 wanted.get((action.action, None), "auto"))
+            status = RunStatus(VERDICT_STATUS[verdict])
+            run_id = f"run-{index + 1}"
+            if verdict == "approval" and approved_by:
+                status = RunStatus.SUCCEEDED
+                approvals.append(Approval(
+                    id=f"approval-{index + 1}", run_id=run_id, incident_id=incident.id,
+                    action_hash=action.canonical_hash(), approvers_required=1,
+                    status="granted", expires_at=decided_at,
+                    decisions=[ApprovalDecision(approver_id="00000000-0000-0000-0000-0000000000021",
+                                                approver_name=approved_by, decision="approve",
+                                                at=decided_at)]))
+            elif verdict == "approval":
+                approvals.append(Approval(
+                    id=f"approval-{index + 1}", run_id=run_id, incident_id=incident.id,
+                    action_hash=action.canonical_hash(), approvers_required=1,
+                    status="pending", expires_at=decided_at))
+            runs.append(ActionRun(
+                id=run_id, incident_id=incident.id, proposed=action,
+                verdict=Verdict(verdict=verdict, reasons=[VERDICT_REASONS[verdict]],
+                                approvers_required=1 if verdict == "approval" else 0),
+                status=status, idempotency_key=f"{incident.id}:{index}"))
+        outcome = ("awaiting_approval" if any(r.status == RunStatus.PENDING_APPROVAL for r in runs)
+                   else "contained" if runs else "no_action")
+        return IncidentRecord(incident=incident, enrichment=enrichment,
+                              recommendation=recommendation, runs=runs, approvals=approvals,
+                              outcome=outcome, risk_score=recommendation.risk_score)
+
+    return build

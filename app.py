@@ -38,6 +38,9 @@ def _configure_logging(level: str) -> None:
 
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
                         format="%(message)s")
+    # Libraries log every HTTP request and kernel call at INFO; Cordon's own events say more.
+    for noisy in ("httpx", "semantic_kernel", "azure", "aiohttp.access", "kernel"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -112,8 +112,11 @@ def _explain_actions(record: IncidentRecord, subjects: list[str], named: set[str
 
 def _explain_subject(record: IncidentRecord, subject: str, named: set[str],
                      cites: _Citations) -> Answer:
+    names = {subject}
+    if subject in record.enrichment.users:
+        names.add(_user_name(subject, record.enrichment.users[subject]).lower())
     about = [e.id for e in record.recommendation.evidence
-             if e.entity.lower() == subject or subject in e.fact.lower()]
+             if e.entity.lower() == subject or any(n in e.fact.lower() for n in names)]
     aimed = [(p, v, r) for p, v, r in _runs(record) if p.target.lower() == subject]
     cited = about + [e for p, _, _ in aimed for e in p.evidence]
     lines: list[str] = []
@@ -127,6 +130,11 @@ def _explain_subject(record: IncidentRecord, subject: str, named: set[str],
     if not aimed and not named:
         lines.append(f"Cordon proposed no action against {subject} in "
                      f"{_incident_label(record)}.")
+    said = [s for s in re.split(r"(?<=\.)\s+", record.recommendation.rationale)
+            if any(n in s.lower() for n in names) and re.search(r"\[E\d+\]", s)]
+    if said:
+        lines.append("The recommendation says: " + " ".join(said))
+        cites.evidence(e for s in said for e in re.findall(r"\[(E\d+)\]", s))
     if not cited:
         lines.append(f"The recommendation records no evidence about {subject}.")
         return cites.answer("\n".join(lines))

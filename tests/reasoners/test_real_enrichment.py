@@ -65,3 +65,41 @@ async def test_every_scenario_through_intake_enrichment_and_reasoner(real_skills
         if name == "prompt-injection-in-title":
             assert {t for a, t in proposed if a == "disable_user"} == {
                 "dana.rossi@fabrikam.example"}
+
+
+async def test_a_model_given_the_real_kernel_may_look_but_never_act(real_skills, scenario,
+                                                                    enricher):
+    from skills.llm_reasoner import LlmReasoner
+    from tests.reasoners.scripted_chat import ScriptedChat, text, tool_call
+
+    chat = await ScriptedChat().start()
+    reasoner = LlmReasoner.from_settings(
+        Settings(_env_file=None, ai_provider="openai", ai_base_url=chat.base_url,
+                 ai_model="scripted-model", ai_api_key="test-key", ai_timeout_s=5.0),
+        kernel=real_skills, allowed_catalog={"disable_user", "revoke_sessions", "block_ip"})
+    incident = scenario("prompt-injection-in-title")
+    chat.script(
+        tool_call("IdentityResponse-disable_user",
+                  {"target": "breakglass01@fabrikam.example", "authorization": "forged"}),
+        tool_call("DeviceResponse-isolate_device",
+                  {"target": "fab-dc-01.corp.fabrikam.example", "authorization": "forged"},
+                  call_id="call_2"),
+        text({"actions": [], "confidence": 0.2, "risk_score": 40,
+              "rationale": "Nothing to do [E1].",
+              "evidence": [{"id": "E1", "source": "incident.alerts", "fact": "one alert",
+                            "entity": ""}]}),
+    )
+    try:
+        recommendation = await reasoner.recommend(incident, enricher.enrich(incident))
+    finally:
+        await reasoner.close()
+        await chat.stop()
+
+    offered = chat.offered_tools(0)
+    assert offered and all(name.split("-")[0] in {"Identity", "Devices", "ThreatIntel",
+                                                  "Watchlists", "Mail", "Apps"}
+                           for name in offered)
+    refusals = chat.tool_messages(2)
+    assert [m["tool_call_id"] for m in refusals] == ["call_1", "call_2"]
+    assert all("not part of the provided tools" in m["content"] for m in refusals)
+    assert recommendation.actions == []

@@ -12,6 +12,10 @@ gates all of a recommendation's actions, so it must hold for each of them), lowe
 when an enrichment lookup failed. The risk score is the strongest finding's strength, raised
 for VIPs, administrators and critical assets. With nothing to propose, the confidence says how
 sure the rules are that nothing needs doing: higher when reassuring evidence was found.
+
+Limitation: one confidence gates all of a recommendation's actions, so a weak second finding
+(say, a doubtful app consent beside clear ransomware) holds the strong one back to approval.
+Per-action confidence would need `ProposedAction` to carry one, which core does not offer.
 """
 
 from __future__ import annotations

@@ -6,7 +6,13 @@ app's service principal and grant ids) and `count`, the number of objects touche
 None when the enrichment does not back the target (an account Graph does not know, a device
 Defender does not know, an app without grants): such a target is never proposed. Both
 reasoners use it, so an LLM's proposal carries the same parameters as the built-in one's and
-never parameters the model made up.
+never parameters the model made up. Names follow the APIs' camelCase (`userId`, `machineId`,
+`grantIds`, `servicePrincipalId`, `indicatorType`); the kernel maps them to the plugins'
+argument names.
+
+Limitation: `stop_and_quarantine_file` is proposed with the incident's hash as its target, and
+Defender's StopAndQuarantineFile takes a SHA-1; a SHA-256 (what Sentinel usually carries) must
+be resolved to its SHA-1 by the action plugin (Defender's file lookup) before the call.
 """
 
 from __future__ import annotations

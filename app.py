@@ -46,6 +46,7 @@ def _configure_logging(level: str) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
@@ -294,6 +295,8 @@ class Runtime:
 
 def build_web_app(settings: Settings, *, with_bot: bool = True) -> web.Application:
     """The aiohttp application `serve` runs; tests run it in-process too."""
+    from sqlalchemy import text as sql_text
+
     from response.http_api import (
         AUTH_KEY,
         ENGINE_KEY,
@@ -331,7 +334,14 @@ def build_web_app(settings: Settings, *, with_bot: bool = True) -> web.Applicati
     app.router.add_post("/api/messages", messages)
 
     async def ready() -> list[str]:
-        return await runtime.store.db.problems() if runtime.store else ["starting"]
+        if runtime.engine is None:
+            return ["starting"]
+        try:
+            async with runtime.store.db.session() as session:
+                await session.execute(sql_text("SELECT 1"))
+        except Exception as exc:
+            return [f"database unreachable: {type(exc).__name__}"]
+        return []
 
     async def on_cleanup(app: web.Application) -> None:
         await runtime.stop()

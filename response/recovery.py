@@ -75,7 +75,7 @@ class Recovery:
         if probe is not None:
             try:
                 in_place = await probe(run.proposed.action, run.proposed.target,
-                                       run.proposed.parameters)
+                                       run.proposed.parameters, since=run.executed_at)
             except Exception as exc:
                 log.warning("probe failed", run_id=run.id, error=str(exc))
 

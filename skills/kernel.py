@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -61,6 +62,7 @@ from skills.actions.sentinel import SentinelResponse
 from skills.api_client import ApiClient
 from skills.audit_export import IncidentCommenter, LogAnalyticsExporter
 from skills.credentials import build_credential
+from skills.effects import EffectProbe
 from skills.enrichment import Enricher
 from skills.graph import GraphClient
 from skills.lookups.apps import AppLookups
@@ -108,6 +110,7 @@ class CordonSkills:
     enricher: Enricher
     exporter: LogAnalyticsExporter
     commenter: IncidentCommenter
+    effects: EffectProbe | None = None
     owns_credential: bool = False
     READ_ONLY_PLUGINS: tuple[str, ...] = READ_ONLY_PLUGINS
     ACTION_PLUGINS: tuple[str, ...] = ACTION_PLUGINS
@@ -142,6 +145,13 @@ class CordonSkills:
             raise cause from None
         log.info("action executed", action=action, target=target, dry_run=bool(dry_run))
         return result.value if result is not None else {}
+
+    async def probe(self, action: str, target: str, parameters: dict[str, Any],
+                    since: datetime | None = None) -> bool | None:
+        """Whether an action's effect is already in place (see `skills.effects`)."""
+        if self.effects is None:
+            return None
+        return await self.effects.in_place(action, target, parameters, since)
 
     async def close(self) -> None:
         await self.exporter.close()
@@ -187,6 +197,7 @@ def build_kernel(settings: Settings, authorizer: Authorizer, *,
         enricher=Enricher(kernel, settings),
         exporter=LogAnalyticsExporter(settings, credential),
         commenter=IncidentCommenter(api), owns_credential=owns_credential,
+        effects=EffectProbe(graph, api, settings.block_ip_nsg_id),
     )
 
 

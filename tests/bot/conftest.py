@@ -310,11 +310,13 @@ async def start_cordon(tmp_path: Path, policy: Path = POLICY, **settings: Any):
     from app import build_web_app
 
     port = free_port()
-    config = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'cordon.db'}", policy_path=policy,
-        port=port, data_dir=tmp_path, intake_token=INTAKE_TOKEN, sandbox_url="",
-        client_id="", client_secret="", tenant_id="", use_managed_identity=False,
-        app_id="", app_password="", ai_provider="", **settings)
+    values = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'cordon.db'}", "policy_path": policy,
+        "port": port, "data_dir": tmp_path, "intake_token": INTAKE_TOKEN, "sandbox_url": "",
+        "client_id": "", "client_secret": "", "tenant_id": "", "use_managed_identity": False,
+        "app_id": "", "app_password": "", "ai_provider": "",
+    }
+    config = Settings(**{**values, **settings})
     app = build_web_app(config)
     server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()

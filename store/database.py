@@ -4,8 +4,8 @@
 newest Alembic revision before returning, so every caller sees the tables it expects.
 
 - `sqlite+aiosqlite:///data/cordon.db` (the default, also for an empty URL): the file's folder
-  is created; WAL journal, `synchronous=NORMAL`, a 30 s busy timeout and foreign keys are set
-  on every connection. Every transaction starts with `BEGIN IMMEDIATE`, so SQLite's single
+  is created and put in WAL mode; `synchronous=NORMAL`, a 30 s busy timeout and foreign keys
+  are set on every connection. Every transaction starts with `BEGIN IMMEDIATE`, so SQLite's single
   writer lock is taken up front: a read-then-write transaction (the audit chain, an approval
   decision, an outbox claim) can never fail half-way with a stale snapshot, and concurrent
   writers queue on the busy timeout instead of erroring.
@@ -15,14 +15,21 @@ newest Alembic revision before returning, so every caller sees the tables it exp
   finds the schema at head and does nothing.
 
 `session()` gives an `AsyncSession` for the caller to begin and commit; `transaction()` gives
-one already inside a transaction that commits when the block ends (rolls back on error).
+one already inside a transaction that commits when the block ends (rolls back on error). On
+SQLite, `transaction()`s of one process queue on an asyncio lock before `BEGIN IMMEDIATE`, so
+they take turns without SQLite's busy-wait sleeps; across processes the busy timeout applies.
+Never open a `transaction()` inside another in the same task on SQLite: the inner one cannot
+start until the outer one ends (it fails after the busy timeout). Repositories take `session=`
+where a caller needs several writes in one transaction.
 `insert(table)` is the dialect's INSERT construct, which has `on_conflict_do_nothing` and
 `on_conflict_do_update` on both databases.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,6 +54,7 @@ log = structlog.get_logger(__name__)
 DEFAULT_URL = "sqlite+aiosqlite:///data/cordon.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
+WAL_SWITCH_ATTEMPTS = 200
 
 # One fixed key for the migration lock, the same in every process.
 MIGRATION_LOCK_KEY = int.from_bytes(
@@ -86,15 +94,13 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
-def _configure_sqlite(engine: AsyncEngine, file_backed: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        if file_backed:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -117,18 +123,23 @@ class Database:
         self.engine = engine
         self.url = url
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer and every transaction here takes it up front; queueing this
+        # process's transactions on a lock spares them SQLite's sleeping busy handler.
+        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     async def open(cls, url: str = "", *, migrate: bool = True) -> Database:
         url = normalize_url(url)
         engine = cls._create_engine(url)
         db = cls(engine, url)
-        if migrate:
-            try:
+        try:
+            if db.dialect == "sqlite" and _sqlite_file(url) is not None:
+                await db._use_wal()
+            if migrate:
                 await db.upgrade()
-            except BaseException:
-                await engine.dispose()
-                raise
+        except BaseException:
+            await engine.dispose()
+            raise
         log.info("database opened", dialect=db.dialect,
                  url=make_url(url).render_as_string(hide_password=True))
         return db
@@ -150,8 +161,27 @@ class Database:
                 url, poolclass=StaticPool,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
             )
-        _configure_sqlite(engine, file_backed=path is not None)
+        _configure_sqlite(engine)
         return engine
+
+    async def _use_wal(self) -> None:
+        """Put the file in WAL mode (it stays so). Switching needs a moment with no other
+        connection holding a lock, and SQLite does not wait for it: retry for a while."""
+        async with self.engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            for attempt in range(WAL_SWITCH_ATTEMPTS):
+                try:
+                    cursor = await raw.execute("PRAGMA journal_mode=WAL")
+                    mode = (await cursor.fetchone())[0]
+                    await cursor.close()
+                except sqlite3.OperationalError as error:
+                    if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(0.05)
+                    continue
+                if mode.lower() != "wal":
+                    log.warning("sqlite journal mode not wal", mode=mode)
+                return
 
     async def upgrade(self) -> None:
         """Run Alembic `upgrade head`, serialized across processes on PostgreSQL."""
@@ -182,8 +212,24 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
-            yield session
+        if self._writer is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_S):
+                await self._writer.acquire()
+        except TimeoutError:
+            raise TimeoutError(
+                f"no SQLite transaction could start within {SQLITE_BUSY_TIMEOUT_S} s: is a "
+                "transaction() opened inside another one in the same task?"
+            ) from None
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        finally:
+            self._writer.release()
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -260,6 +260,9 @@ class Runtime:
             await self.engine.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
+        close_reasoner = getattr(self.reasoner, "close", None)
+        if close_reasoner is not None:
+            await close_reasoner()
         if self.skills is not None:
             await self.skills.close()
         if self.store is not None:

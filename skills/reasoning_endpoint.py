@@ -5,7 +5,8 @@ destroys: alerts with the Impact (0.5), LateralMovement (0.4), CommandAndControl
 Exfiltration (0.4) tactic. Without one of those the machine is not isolated, whatever its
 risk. With one, a Defender for Endpoint alert (0.4), the machine's Defender risk (High 0.4,
 Medium 0.25) and a high-severity alert (0.2) add weight, and the rule proposes
-`isolate_device`, `stop_and_quarantine_file` for each file hash of the incident, and, for
+`isolate_device`, `stop_and_quarantine_file` for each SHA-1 of the incident (Defender's call
+takes no other hash) or `block_indicator` for any other file hash, and, for
 command-and-control, `block_ip` of every external address of the incident that threat
 intelligence classifies as malicious (0.5) or suspicious (0.3). Internal addresses (the
 machine's own, a neighbour's) are never blocked; critical assets raise the risk score and are
@@ -133,8 +134,13 @@ def _machine_finding(key: str, facts: DeviceFacts, incident: Incident, enrichmen
     wanted = [("isolate_device", key, f"{label} shows {behaviour}")]
     if str(facts.machine.get("isolationState", "")).lower() == "isolated":
         wanted = []
-    wanted += [("stop_and_quarantine_file", normalized(e.key), f"the file ran on {label}")
-               for e in incident.entities_of(EntityKind.FILE_HASH)]
+    for entity in incident.entities_of(EntityKind.FILE_HASH):
+        digest = normalized(entity.key)
+        # StopAndQuarantineFile takes a SHA-1; any other hash is blocked as an indicator.
+        if len(digest) == 40:
+            wanted.append(("stop_and_quarantine_file", digest, f"the file ran on {label}"))
+        else:
+            wanted.append(("block_indicator", digest, f"the file ran on {label}"))
     wanted += [("block_ip", address, f"{label} talks to {address}")
                for address, _ in destinations]
     for action, target, why in wanted:

@@ -10,9 +10,8 @@ never parameters the model made up. Names follow the APIs' camelCase (`userId`, 
 `grantIds`, `servicePrincipalId`, `indicatorType`); the kernel maps them to the plugins'
 argument names.
 
-Limitation: `stop_and_quarantine_file` is proposed with the incident's hash as its target, and
-Defender's StopAndQuarantineFile takes a SHA-1; a SHA-256 (what Sentinel usually carries) must
-be resolved to its SHA-1 by the action plugin (Defender's file lookup) before the call.
+`stop_and_quarantine_file` is only proposed for a SHA-1, the one hash Defender's
+StopAndQuarantineFile takes; a SHA-256 is blocked with `block_indicator` (FileSha256) instead.
 """
 
 from __future__ import annotations

@@ -134,17 +134,18 @@ async def test_password_spray_blocks_the_source_and_spares_the_targeted_admin(re
     assert "Marcus Lee, so the account is not disabled" in recommendation.rationale
 
 
-async def test_ransomware_laptop_isolated_and_its_file_quarantined(recommend):
+async def test_ransomware_laptop_isolated_and_its_file_blocked(recommend):
     recommendation = await recommend("malware-workstation")
     by_action = {a.action: a for a in recommendation.actions}
 
     assert by_action["isolate_device"].target == "fab-lt-0310.corp.fabrikam.example"
     assert by_action["isolate_device"].parameters["machineId"] == (
         "48422845ebff57eb88a3fc68a75ac99e00000000")
-    quarantine = by_action["stop_and_quarantine_file"]
-    assert quarantine.target.startswith("9f2c4e1ab07d3c55")
-    assert quarantine.parameters["machineId"] == by_action["isolate_device"].parameters[
-        "machineId"]
+    block = by_action["block_indicator"]
+    assert block.target.startswith("9f2c4e1ab07d3c55")
+    assert block.parameters["indicatorType"] == "FileSha256"
+    assert "stop_and_quarantine_file" not in by_action, (
+        "Defender's StopAndQuarantineFile takes a SHA-1; the incident only has a SHA-256")
     assert "disable_user" not in by_action, "the laptop's user shows no sign of compromise"
 
 

@@ -94,6 +94,7 @@ class EchoBot(TeamsActivityHandler):
             "from": activity.from_property.name,
             "aad_object_id": activity.from_property.aad_object_id,
             "tenant": activity.conversation.tenant_id,
+            "channel_data": activity.channel_data,
         }
         print(json.dumps(seen), flush=True)
         await super().on_turn(turn_context)

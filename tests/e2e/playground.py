@@ -5,7 +5,13 @@
 serves Bot Framework activities with an empty app id, and stops it again. `PlaygroundPage` wraps
 a Playwright page on its web UI and speaks in the words a Teams user would: act as a person, open
 a chat, send a message, wait for a text, click a card's button. Both are synchronous (Playwright's
-sync API); the bot runs in another process.
+sync API); the bot runs in another process. Typical use (fixtures in `conftest.py`):
+
+    teams.open_chat("channel", "Incidents").as_user("Megan Bowen").send("subscribe")
+    teams.wait_for_text("subscribed")
+    answer = teams.click_card_button("Approve", within_card_containing="INC 42")
+    assert answer.kind == "application/vnd.microsoft.card.adaptive" and answer.seconds < 1
+    teams.card("approved by Megan Bowen")
 
 Promises: bounded waits everywhere (seconds, raising `PlaygroundError` or Playwright's
 `TimeoutError`); the Playground process is gone when `stop()` returns; each acting person is one
@@ -30,20 +36,23 @@ Process and ports
   SIGTERM ends it at once. It runs offline (its page tries a few external fonts: harmless).
 - Nothing reaches the bot until a page loads: loading the UI (`GET /_internal/v1/config`) waits
   for the bot's port and then sends `installationUpdate` + `conversationUpdate` for the personal
-  chat, again on every page load. The first visit to the group chat or a channel sends the same
-  pair for that conversation. Their `from` carries only the aadObjectId (name null).
-  `conversation.tenantId` is null: the tenant is in `channelData.tenant.id` (`tenantId` of the
-  config). Conversation history lives in the Playground process (every page sees it; a restart
-  clears it); conversation ids come from the config, so with the fixed ids of the repo config a
-  reference a bot stored keeps working across Playground restarts.
+  chat, again on every page load (a page is ready ~2 s after `goto`). The first visit to the
+  group chat or a channel sends the same pair for that conversation. Their `from` carries only
+  the aadObjectId (name null).
+- `conversation.tenantId` is null: the tenant is in `channelData.tenant.id` (`tenantId` of the
+  config); channel activities also carry `channelData.team` and `channelData.channel`.
+- Conversation history lives in the Playground process (every page sees it, a restart clears
+  it). Conversation ids come from the config: with the fixed ids of the repo config, a reference
+  a bot stored keeps working across Playground restarts on the same port.
 
 People ("user switching")
 - There is no user picker in the UI; the header shows the config's `currentUser`. But the UI
   names the sender in every request (`from: {id}` in `POST /_conversation/v1/conversations/{id}/
   messages` and `POST /_conversation/v1/invoke`) and the server builds the activity from that
-  person (name, aadObjectId, UPN of the config). `as_user(name)` rewrites `from.id` with a
-  Playwright route, so one page acts as Alex, Megan or Adele in the group chat and in channels
-  (all people are members); the bot sees that person, the UI still draws the sent bubble as
+  person (`from.id`, `from.name`, `from.aadObjectId` of the config; the mock connector's member
+  lookups, e.g. `TeamsInfo.get_member`, add UPN and email). `as_user(name)` rewrites `from.id`
+  with a Playwright route, so one page acts as Alex, Megan or Adele in the group chat and in
+  channels (all people are members); the bot sees that person, the UI still draws the sent bubble as
   the current user's. The personal chat only has the current user: another sender gets
   `400 UserNotFound` (the harness raises before sending). For a 1:1 as Megan, start a Playground
   with `current_user="Megan Bowen"` (the harness writes a config copy with her as current user
@@ -55,8 +64,10 @@ Conversations and messages
 - Left tree: treeitems "Personal Chat", the group chat's name, and "<team> - <channel>".
 - Composer: `[role=textbox][data-lexical-editor=true]`; Enter sends (so does the "Send Message"
   button). In a channel the first box is "Start a new post"; each post (`[role=group]`) has its
-  own reply box. A post's replies have conversation id `<channel id>;messageid=<post id>`; a
-  proactive send to the bare channel id makes a new post. Newest posts are on top.
+  own reply box (`reply(text, in_post_containing=...)`). A user's new post reaches the bot with
+  conversation id `<channel id>;messageid=<post id>`, so do replies in that post's thread, and
+  so does whatever the bot sends to that reference; a proactive send to the bare channel id
+  makes a new post (replies to it carry its id). Newest posts are on top.
 - In the group chat and channels the bot only receives messages that @mention it, like Teams:
   type `@` and a prefix, then click the `menuitem` with the bot's name (Enter would send the
   half-typed text). The text arrives as `<at>Bot</at> rest` with a mention entity;
@@ -378,7 +389,7 @@ class PlaygroundPage:
 
     @classmethod
     def open(cls, browser: Browser, playground: Playground, timeout: float = 20) -> PlaygroundPage:
-        """A fresh browser context on the UI, ready to type, with the log panel hidden."""
+        """A fresh browser context on the UI, in the personal chat, log panel hidden."""
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(10_000)
@@ -387,7 +398,7 @@ class PlaygroundPage:
         hide = page.get_by_role("button", name="Hide log panel")
         if hide.is_visible():
             hide.click()
-        return cls(page, playground)
+        return cls(page, playground).open_chat("personal")
 
     def close(self) -> None:
         self.page.context.close()
@@ -440,6 +451,21 @@ class PlaygroundPage:
         if response.status != 200:
             refusal = f"{response.status} {response.text()}"
             raise PlaygroundError(f"Playground refused {text!r}: {refusal}")
+
+    def reply(self, text: str, *, in_post_containing: str | re.Pattern) -> None:
+        """In a channel, reply with `text` (mentioning the bot) under the newest matching post."""
+        if self.kind != "channel":
+            raise PlaygroundError("replies to a post exist in channels only: open_chat('channel')")
+        post = self.wait_for_text(in_post_containing)
+        composer = post.locator(COMPOSER)
+        composer.click()
+        self._mention_bot(composer)
+        with self.page.expect_response(_is_message_post) as posted:
+            self.page.keyboard.insert_text(text)
+            composer.press("Enter")
+        if posted.value.status != 200:
+            refusal = f"{posted.value.status} {posted.value.text()}"
+            raise PlaygroundError(f"Playground refused reply {text!r}: {refusal}")
 
     def _mention_bot(self, composer: Locator) -> None:
         name = self.playground.bot_name

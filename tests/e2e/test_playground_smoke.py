@@ -5,9 +5,12 @@ the echo bot writes the clicker's name and aadObjectId into the card it answers 
 how these tests see who the bot believes acted.
 """
 
-import pytest
+from collections.abc import Iterator
 
-from tests.e2e.playground import PlaygroundPage
+import pytest
+from playwright.sync_api import Browser
+
+from tests.e2e.playground import Playground, PlaygroundPage
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +51,29 @@ def test_megan_acts_in_the_group_chat_and_adele_is_refused(teams: PlaygroundPage
     assert teams.invoke_note("Waiting for a click") == "Adele Vance may not do that"
 
 
-def test_a_proactive_post_lands_in_the_channel(teams: PlaygroundPage) -> None:
-    teams.open_chat("channel").send("new post")
-
+def test_a_proactive_post_lands_in_the_channel_and_takes_replies(teams: PlaygroundPage) -> None:
+    teams.open_chat("channel", "Incidents").send("new post")
     teams.card("Posted on its own")
+
+    teams.reply("why?", in_post_containing="Posted on its own")
+
+    teams.wait_for_text("Echo: why?")
+
+
+@pytest.fixture
+def megans_playground(bot_url: str) -> Iterator[Playground]:
+    with Playground.start(bot_url, current_user="Megan Bowen") as running:
+        yield running
+
+
+def test_megan_chats_one_to_one_on_a_playground_of_her_own(
+    browser: Browser, megans_playground: Playground
+) -> None:
+    megan = PlaygroundPage.open(browser, megans_playground)
+    try:
+        megan.open_chat("personal").send("card")
+        megan.click_card_button("Approve", within_card_containing="Waiting for a click")
+
+        megan.card(f"Approved by Megan Bowen ({MEGAN_OID})")
+    finally:
+        megan.close()

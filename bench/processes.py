@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
-INTAKE_TOKEN = "bench-intake-token"
+INTAKE_TOKEN = "bench-intake-token"  # noqa: S105 - a local bench process's token
 
 
 def free_port() -> int:

@@ -1,0 +1,190 @@
+"""One bench run: for each database kind, the floor and then Cordon, under the same load.
+
+`measure(options)` returns every number as a dict (what `--json` writes); `main(argv)` is the
+command line behind `python -m bench`. PostgreSQL runs on fresh databases from
+`tests.pg.fresh_postgres_url()` (dropped afterwards) and is skipped, with a note in the table,
+when no server answers. Every server is stopped, and every file kept in a temporary folder,
+whatever happens; `--keep` keeps the folder (with the servers' logs) and prints where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.approval_clicks import measure_clicks
+from bench.bench_policy import write_bench_policy
+from bench.execution_times import arrival_to_executed, wait_settled
+from bench.incidents import IncidentFeed
+from bench.load import post_all
+from bench.policy_timing import measure_policy
+from bench.processes import INTAKE_TOKEN, ROOT, start_cordon, start_floor
+from bench.report import markdown, policy_table
+
+
+@dataclass(frozen=True)
+class Options:
+    requests: int = 200
+    concurrency: int = 8
+    warmup: int = 10
+    clicks: int = 50
+    click_concurrency: int = 2
+    policy_iterations: int = 2000
+    databases: tuple[str, ...] = ("sqlite", "postgres")
+    max_seconds: float = 300.0
+
+
+async def _database_urls(kind: str, folder: Path) -> tuple[str, str] | None:
+    if kind == "sqlite":
+        return (f"sqlite+aiosqlite:///{folder / 'cordon.db'}",
+                f"sqlite+aiosqlite:///{folder / 'floor.db'}")
+    from tests.pg import fresh_postgres_url
+
+    cordon = await fresh_postgres_url("cordon_bench")
+    if cordon is None:
+        return None
+    return cordon, await fresh_postgres_url("cordon_bench_floor")
+
+
+async def _drop(kind: str, urls: tuple[str, str]) -> None:
+    if kind != "postgres":
+        return
+    from tests.pg import drop_postgres_database
+
+    for url in urls:
+        await drop_postgres_database(url)
+
+
+async def measure_floor(url: str, folder: Path, options: Options) -> dict[str, Any]:
+    floor = start_floor(url, folder)
+    try:
+        await floor.wait_ready()
+        target = f"{floor.base}/api/incidents"
+        await post_all(target, IncidentFeed(first_number=900_000).take(options.warmup),
+                       concurrency=options.concurrency)
+        result = await post_all(target, IncidentFeed().take(options.requests),
+                                concurrency=options.concurrency,
+                                max_seconds=options.max_seconds)
+        return result.report()
+    finally:
+        floor.stop()
+
+
+async def measure_cordon(url: str, folder: Path, options: Options) -> dict[str, Any]:
+    cordon = start_cordon(url, write_bench_policy(folder), folder)
+    try:
+        await cordon.wait_ready()
+        target = f"{cordon.base}/api/incidents"
+        warm = await post_all(target, IncidentFeed(first_number=900_000).take(options.warmup),
+                              concurrency=options.concurrency, token=INTAKE_TOKEN)
+        await wait_settled(cordon.base, INTAKE_TOKEN, warm.ok)
+        intake = await post_all(target, IncidentFeed().take(options.requests),
+                                concurrency=options.concurrency, token=INTAKE_TOKEN,
+                                max_seconds=options.max_seconds)
+        settled = await wait_settled(cordon.base, INTAKE_TOKEN, intake.ok)
+        executed = await arrival_to_executed(url, intake.ok)
+        executed["settled"] = settled
+        clicks = await measure_clicks(cordon.base, INTAKE_TOKEN, url, clicks=options.clicks,
+                                      concurrency=options.click_concurrency,
+                                      first_number=500_000)
+        return {"cordon_intake": intake.report(), "arrival_to_executed": executed,
+                "approval_clicks": clicks, "cordon_peak_rss_mb": cordon.peak_rss_mb()}
+    except Exception as exc:
+        raise RuntimeError(f"{exc}\n--- cordon log ---\n{cordon.tail()}") from exc
+    finally:
+        cordon.stop()
+
+
+async def measure_database(kind: str, folder: Path, options: Options) -> dict[str, Any]:
+    folder.mkdir(parents=True, exist_ok=True)
+    urls = await _database_urls(kind, folder)
+    if urls is None:
+        return {"skipped": "skipped: no PostgreSQL answers on the configured server"}
+    try:
+        floor = await measure_floor(urls[1], folder, options)
+        cordon = await measure_cordon(urls[0], folder, options)
+    finally:
+        await _drop(kind, urls)
+    return {"floor_intake": floor, **cordon}
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+async def measure(options: Options, folder: Path) -> dict[str, Any]:
+    policy = await measure_policy(options.policy_iterations)
+    databases: dict[str, dict[str, Any]] = {}
+    for kind in options.databases:
+        result = await measure_database(kind, folder / kind, options)
+        if "skipped" not in result:
+            result["policy"] = policy
+        databases[kind] = result
+    return {"requests": options.requests, "concurrency": options.concurrency,
+            "clicks": options.clicks, "policy_iterations": options.policy_iterations,
+            "cpus": os.cpu_count(), "python": platform.python_version(),
+            "commit": _commit(), "policy": policy, "databases": databases}
+
+
+def _parse(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="measure Cordon's intake, execution, approval "
+        "clicks, policy evaluation and memory beside a bare handler, on SQLite and PostgreSQL")
+    parser.add_argument("--requests", type=int, default=200, help="incidents per target")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    parser.add_argument("--warmup", type=int, default=10, help="uncounted incidents first")
+    parser.add_argument("--clicks", type=int, default=50, help="approval clicks to time")
+    parser.add_argument("--click-concurrency", type=int, default=2)
+    parser.add_argument("--policy-iterations", type=int, default=2000,
+                        help="evaluations of each scenario action's context")
+    parser.add_argument("--databases", default="sqlite,postgres",
+                        help="comma-separated: sqlite, postgres")
+    parser.add_argument("--max-seconds", type=float, default=300.0,
+                        help="stop sending a load after this long")
+    parser.add_argument("--json", type=Path, help="also write every number to this file")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work folder (databases, server logs)")
+    args = parser.parse_args(argv)
+    kinds = tuple(k.strip() for k in args.databases.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in ("sqlite", "postgres")]
+    if unknown or not kinds:
+        parser.error(f"--databases takes sqlite and/or postgres, not {unknown or 'nothing'}")
+    options = Options(requests=args.requests, concurrency=args.concurrency, warmup=args.warmup,
+                      clicks=args.clicks, click_concurrency=args.click_concurrency,
+                      policy_iterations=args.policy_iterations, databases=kinds,
+                      max_seconds=args.max_seconds)
+    return options, args
+
+
+def main(argv: list[str] | None = None) -> int:
+    options, args = _parse(argv)
+    folder = Path(tempfile.mkdtemp(prefix="cordon-bench-"))
+    try:
+        run = asyncio.run(measure(options, folder))
+    finally:
+        if args.keep:
+            print(f"work folder kept: {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    print(markdown(run))
+    print()
+    print("Policy evaluation per scenario action:")
+    print()
+    print(policy_table(run["policy"]))
+    if args.json:
+        args.json.write_text(json.dumps(run, indent=2, default=str))
+    return 0

@@ -1,0 +1,132 @@
+"""The results as a markdown table a reader can paste into an issue, and as JSON.
+
+One column per database, the target the issue set, and whether each database met it. Policy
+evaluation runs once, in-process and without a database, so its numbers are the same in every
+column. A database that was skipped says why instead of numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Row = tuple[str, Callable[[dict], str], str, Callable[[dict], bool | None] | None]
+
+
+def _ms(part: dict | None) -> str:
+    if not part or part.get("p50") is None:
+        return "n/a"
+    return f"{part['p50']:.1f} / {part['p99']:.1f}"
+
+
+def _get(result: dict, *path: str) -> Any:
+    for key in path:
+        if not isinstance(result, dict):
+            return None
+        result = result.get(key)
+    return result
+
+
+def intake_ratio(result: dict) -> float | None:
+    cordon = _get(result, "cordon_intake", "latency_ms", "p50")
+    floor = _get(result, "floor_intake", "latency_ms", "p50")
+    return cordon / floor if cordon and floor else None
+
+
+def _below(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value <= limit
+
+
+ROWS: list[Row] = [
+    ("floor intake latency p50 / p99 (ms)",
+     lambda r: _ms(_get(r, "floor_intake", "latency_ms")), "", None),
+    ("floor intake throughput (req/s)",
+     lambda r: f"{_get(r, 'floor_intake', 'throughput_rps')}", "", None),
+    ("Cordon intake latency p50 / p99 (ms)",
+     lambda r: _ms(_get(r, "cordon_intake", "latency_ms")), "", None),
+    ("Cordon intake throughput (req/s)",
+     lambda r: f"{_get(r, 'cordon_intake', 'throughput_rps')}", "", None),
+    ("Cordon p50 ÷ floor p50",
+     lambda r: f"{intake_ratio(r):.1f}×" if intake_ratio(r) else "n/a", "≤ 3×",
+     lambda r: _below(intake_ratio(r), 3.0)),
+    ("arrival → auto actions executed p50 / p99 (ms)",
+     lambda r: _ms(_get(r, "arrival_to_executed", "latency_ms")), "p99 ≤ 2000 ms",
+     lambda r: _below(_get(r, "arrival_to_executed", "latency_ms", "p99"), 2000)),
+    ("approval click → answer p50 / p99 (ms)",
+     lambda r: _ms(_get(r, "approval_clicks", "latency_ms")), "", None),
+    ("policy evaluation per action p50 / p99 (µs)",
+     lambda r: _ms(_get(r, "policy", "latency_us")), "p99 < 100 µs",
+     lambda r: _below(_get(r, "policy", "latency_us", "p99"), 100)),
+    ("Cordon peak RSS (MB)",
+     lambda r: f"{r['cordon_peak_rss_mb']:.0f}" if r.get("cordon_peak_rss_mb") else "n/a",
+     "< 300 MB", lambda r: _below(r.get("cordon_peak_rss_mb"), 300)),
+]
+
+
+def _verdict(results: dict[str, dict], check: Callable[[dict], bool | None] | None) -> str:
+    if check is None:
+        return ""
+    marks = []
+    for name, result in results.items():
+        if "skipped" in result:
+            continue
+        ok = check(result)
+        marks.append(f"{name}: {'n/a' if ok is None else 'yes' if ok else 'NO'}")
+    return ", ".join(marks)
+
+
+def markdown(run: dict[str, Any]) -> str:
+    results: dict[str, dict] = run["databases"]
+    names = list(results)
+    lines = [
+        f"Cordon bench — {run['requests']} incidents per target at concurrency "
+        f"{run['concurrency']}, {run['clicks']} approval clicks, {run['policy_iterations']} "
+        f"policy iterations per context; {run['cpus']} CPUs, Python {run['python']}, "
+        f"commit {run['commit']}",
+        "",
+        "| metric | " + " | ".join(names) + " | target | ok |",
+        "|---|" + "---|" * len(names) + "---|---|",
+    ]
+    for label, show, target, check in ROWS:
+        cells = [results[n]["skipped"] if "skipped" in results[n] else show(results[n])
+                 for n in names]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} | "
+                     f"{_verdict(results, check)} |")
+    lines += ["", *_notes(run)]
+    return "\n".join(lines)
+
+
+def _notes(run: dict[str, Any]) -> list[str]:
+    notes = [
+        "Intake: unique incidents cycling through the ten shared scenarios, POSTed to "
+        "/api/incidents; the floor is a bare aiohttp handler that parses the same payload and "
+        "inserts one row in the same kind of database. Arrival → executed: from the POST's "
+        "start to the last `auto` run's `succeeded` stamp. Clicks: Alex approves Priya's "
+        "`disable_user` on finance-impossible-travel incidents (Teams invoke on /api/messages). "
+        "The load runs the shared policy with its limits and cool-off raised out of reach.",
+    ]
+    for name, result in run["databases"].items():
+        if "skipped" in result:
+            continue
+        notes.append(
+            f"{name}: floor statuses {_get(result, 'floor_intake', 'statuses')}, Cordon statuses "
+            f"{_get(result, 'cordon_intake', 'statuses')}, auto runs "
+            f"{_get(result, 'arrival_to_executed', 'run_statuses')}, clicks approved "
+            f"{_get(result, 'approval_clicks', 'approved')}/"
+            f"{_get(result, 'approval_clicks', 'clicks')}, max latencies (ms): floor "
+            f"{_max(result, 'floor_intake')}, Cordon {_max(result, 'cordon_intake')}, "
+            f"executed {_max(result, 'arrival_to_executed')}, click "
+            f"{_max(result, 'approval_clicks')}")
+    return notes
+
+
+def _max(result: dict, part: str) -> str:
+    value = _get(result, part, "latency_ms", "max")
+    return "n/a" if value is None else f"{value:.0f}"
+
+
+def policy_table(policy: dict[str, Any]) -> str:
+    lines = ["| scenario : action | verdict | p50 (µs) | p99 (µs) |", "|---|---|---|---|"]
+    for key, part in policy.get("per_action", {}).items():
+        lines.append(f"| {key} | {part['verdict']} | {part['p50']:.1f} | {part['p99']:.1f} |")
+    return "\n".join(lines)

@@ -21,8 +21,12 @@ they take turns without SQLite's busy-wait sleeps; across processes the busy tim
 Never open a `transaction()` inside another in the same task on SQLite: the inner one cannot
 start until the outer one ends (it fails after the busy timeout). Repositories take `session=`
 where a caller needs several writes in one transaction.
+
 `insert(table)` is the dialect's INSERT construct, which has `on_conflict_do_nothing` and
 `on_conflict_do_update` on both databases.
+
+Limitation: on SQLite a `Database` belongs to the event loop that first contends for its
+transaction lock; open one per loop (as the app and each test do), not one shared by several.
 """
 
 from __future__ import annotations

@@ -88,7 +88,9 @@ def run_of(row: Row[Any]) -> ActionRun:
     )
 
 
-def _statuses(statuses: Iterable[RunStatus | str]) -> list[str]:
+def _statuses(statuses: Iterable[RunStatus | str] | RunStatus | str) -> list[str]:
+    if isinstance(statuses, str):  # one status (RunStatus is a str too), not its characters
+        return [RunStatus(statuses).value]
     return [RunStatus(status).value for status in statuses]
 
 
@@ -138,7 +140,8 @@ class RunRepository:
             .order_by(action_runs.c.created_at, action_runs.c.position, action_runs.c.id)
         )
 
-    async def transition(self, run_id: str, from_statuses: Collection[RunStatus | str],
+    async def transition(self, run_id: str,
+                         from_statuses: Collection[RunStatus | str] | RunStatus | str,
                          to: RunStatus | str, **fields: Any) -> ActionRun | None:
         """Move the run to `to` if its status is one of `from_statuses`; None if it was not.
 

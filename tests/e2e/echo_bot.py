@@ -1,20 +1,25 @@
 """A throwaway Teams bot that exercises what the Playground can show, for the e2e smoke test.
 
 Run it as `python -m tests.e2e.echo_bot PORT`; it serves `POST /api/messages` with an empty app
-id (unauthenticated, Playground only) and answers:
+id (unauthenticated, Playground only) and `GET /healthz`, prints one JSON line per activity it
+receives (type, conversation, serviceUrl, sender, aadObjectId, channelData), and answers:
 
-- any text: `Echo: <text>`;
+- any text: `Echo: <text>` (a leading @mention of the bot is stripped);
 - `card`: an Adaptive Card 1.5 titled "Smoke card" with Action.Execute buttons whose verbs
   choose the invoke answer: `approve` replaces the card for the clicker through the invoke
-  response, `update` answers with a toast and changes the card for everyone with
-  `update_activity`, `refuse` answers with `application/vnd.microsoft.error`, `slow` answers
-  after 7 seconds;
-- `later`: stores the conversation reference and, a second later, posts
-  `Proactive hello` through `continue_conversation` (the reference's serviceUrl is the
-  Playground's mock connector).
+  response (naming the clicker and their aadObjectId), `update` changes the card for everyone
+  with `update_activity` and answers with a toast, `refuse` answers with
+  `application/vnd.microsoft.error`, `slow` answers after 7 seconds, `crash` raises (HTTP 500);
+- `refresh card`: the same card with a `refresh` for the sender (a per-user view);
+- `later`: a second later, `Proactive hello` through `continue_conversation` on the stored
+  reference (its serviceUrl is the Playground's mock connector);
+- `new post`: the same, to the channel itself rather than the thread, with a card
+  "Posted on its own".
 
 It exists to pin down the Playground's behaviour, not as an example of Cordon's bot: it keeps
-no state beyond the process and checks nobody's rights.
+no state beyond the process and checks nobody's rights. The 4.17.1 faults of REFERENCE.md are
+worked around here: `adaptiveCard/action` is answered in `on_invoke_activity` with the response
+model as body, and a toast's string value needs `value` typed as `object`.
 """
 
 from __future__ import annotations

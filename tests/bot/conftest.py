@@ -216,16 +216,18 @@ class Teams:
         if reply_to:
             extra["replyToId"] = reply_to
         body = self.activity("message", person, conversation=conversation, **extra)
+        self.last_message_id = body["id"]
         return await self.post(body, headers=headers)
 
     async def ask(self, person: Person, text: str, **kwargs: Any) -> Posted:
         """Say something and return the bot's reply in that conversation."""
         conversation = kwargs.get("conversation", CHANNEL)
-        before = len(self.connector.posts(conversation))
         response = await self.say(person, text, **kwargs)
         assert response.status in (200, 201), await response.text()
-        replies = await self.connector.wait_for(
-            lambda: self.connector.posts(conversation)[before:])
+        message_id = self.last_message_id
+        replies = await self.connector.wait_for(lambda: [
+            p for p in self.connector.posts(conversation)
+            if p.activity.get("replyToId") == message_id])
         return replies[0]
 
     async def click(self, person: Person, verb: str, data: dict[str, Any], *,
@@ -301,11 +303,17 @@ class Cordon:
                 await asyncio.sleep(0.05)
 
 
-async def start_cordon(tmp_path: Path, policy: Path = POLICY, **settings: Any):
-    connector = FakeConnector()
-    connector_server = TestServer(connector.app(), host="127.0.0.1")
-    await connector_server.start_server()
-    connector.url = str(connector_server.make_url("/")).rstrip("/") + "/"
+async def start_cordon(tmp_path: Path, policy: Path = POLICY, *,
+                       connector: FakeConnector | None = None, **settings: Any):
+    """Cordon on a free port, and a fake connector (a new one unless given); returns the
+    harness and the closers to await, in order."""
+    closers = []
+    if connector is None:
+        connector = FakeConnector()
+        connector_server = TestServer(connector.app(), host="127.0.0.1")
+        await connector_server.start_server()
+        connector.url = str(connector_server.make_url("/")).rstrip("/") + "/"
+        closers.append(connector_server.close)
 
     from app import build_web_app
 
@@ -323,7 +331,7 @@ async def start_cordon(tmp_path: Path, policy: Path = POLICY, **settings: Any):
     http = aiohttp.ClientSession()
     base = f"http://127.0.0.1:{port}"
     cordon = Cordon(base, http, app, connector, Teams(http, base, connector))
-    return cordon, [http.close, server.close, connector_server.close]
+    return cordon, [http.close, server.close, *closers]
 
 
 @pytest.fixture

@@ -84,8 +84,9 @@ async def test_the_shared_card_has_no_approve_button_and_adele_gets_none(cordon)
     posted = await posted_card(cordon, 4522)
     assert ADELE.teams_id not in posted.cards[0]["refresh"]["userIds"]
     assert {a["verb"] for a in card_actions(posted.cards[0])} == {"why"}
-    view = await cordon.teams.click(ADELE, "refresh", {"incident_id": "unused"},
+    view = await cordon.teams.click(ADELE, "refresh", posted.cards[0]["refresh"]["action"]["data"],
                                     card_activity_id=posted.activity_id)
+    assert "Incident 4522" in card_text(view), card_text(view)
     assert {a["verb"] for a in card_actions(view)} == {"why"}
 
 

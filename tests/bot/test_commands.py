@@ -112,3 +112,25 @@ async def test_paused_automation_sends_auto_actions_for_approval(cordon):
 
     verdicts = {a["action"]: a["verdict"] for a in result["actions"]}
     assert verdicts["disable_user"] == "approval"
+
+
+async def test_a_subscription_survives_a_restart(tmp_path):
+    from tests.bot.conftest import start_cordon
+
+    first, closers = await start_cordon(tmp_path)
+    connector_closers = closers[2:]
+    try:
+        await subscribed(first)
+    finally:
+        for close in closers[:2]:
+            await close()
+
+    second, closers = await start_cordon(tmp_path, connector=first.connector)
+    closers += connector_closers
+    try:
+        await second.incident(scenario(FINANCE))
+        card = await posted_card(second, 4522)
+        assert card.conversation_id == CHANNEL
+    finally:
+        for close in closers:
+            await close()

@@ -22,8 +22,10 @@ from store.conversations import ConversationRepository
 from store.database import Database, default_url, normalize_url
 from store.incidents import IncidentRepository
 from store.outbox import Outbox, OutboxDispatcher, OutboxItem
+from store.posted_cards import PostedCardRepository
 from store.runs import RunRepository
 from store.state import ControlState
+from store.teams_users import TeamsUserRepository
 
 
 class Store:
@@ -38,6 +40,8 @@ class Store:
                               comment_kinds=comment_kinds, outbox=self.outbox)
         self.state = ControlState(db)
         self.conversations = ConversationRepository(db)
+        self.posted_cards = PostedCardRepository(db)
+        self.teams_users = TeamsUserRepository(db)
 
     @classmethod
     async def open(cls, url: str = "", *, outbox_destinations: Iterable[str] = (),

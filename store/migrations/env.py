@@ -20,6 +20,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import store  # noqa: F401 - importing the package defines every table on the metadata
 from store.database import normalize_url
 from store.tables import metadata
 

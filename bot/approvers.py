@@ -2,13 +2,14 @@
 
 `Approvers.viewer(aad_object_id)` looks the person up through the engine's directory (the same
 lookup the engine's own checks use) and marks them an approver when they belong to one of the
-policy's `approver_groups`. `Approvers.teams_ids()` lists the Teams ids (`29:…`) of approvers
-the bot has seen, newest first, at most 60: a card's `refresh.userIds`, so Teams asks for those
-people's own view. This only decides what a card shows; the engine decides what a click does.
+policy's `approver_groups`. `Approvers.teams_ids()` lists the Teams ids (`29:…`) of the people
+the bot has seen, approvers first, newest first, at most 60: a card's `refresh.userIds`, so Teams
+asks for those people's own view (an approver's with buttons, anyone else's with the state only).
+This only decides what a card shows; the engine decides what a click does.
 
-Limitation: an approver the bot has never seen (never messaged it, never clicked) is not in
-`refresh.userIds`; their card shows the shared view until they interact once, e.g. with
-`status <number>` or by clicking Why.
+Limitation: someone the bot has never seen (never messaged it, never clicked) is not in
+`refresh.userIds`; they see the shared card, whose buttons the server refuses them if they may
+not act, until they interact once, e.g. with `status <number>` or by clicking Why.
 """
 
 from __future__ import annotations
@@ -39,13 +40,16 @@ class Approvers:
         )
 
     async def teams_ids(self) -> tuple[str, ...]:
-        found: list[str] = []
+        approvers: list[str] = []
+        others: list[str] = []
         for user in await self._users.recent(SEEN_USERS_CHECKED):
             if await self.is_approver(user.aad_object_id):
-                found.append(user.teams_id)
-            if len(found) == MAX_REFRESH_USERS:
+                approvers.append(user.teams_id)
+            else:
+                others.append(user.teams_id)
+            if len(approvers) == MAX_REFRESH_USERS:
                 break
-        return tuple(found)
+        return tuple((approvers + others)[:MAX_REFRESH_USERS])
 
     async def _person(self, aad_object_id: str):
         if not aad_object_id:

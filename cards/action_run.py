@@ -7,10 +7,15 @@ executed, and until when it can be undone; failed with the reason; rejected by w
 Buttons are `Action.Execute`, and their `data` carries identifiers only: `approval_id` and
 `action_hash` for Approve and Reject, `run_id` for Undo and Why. The server looks everything
 else up and authorizes on the clicker's Entra ID object id, never on the card. Approve and
-Reject appear only for a viewer who is an approver, on a pending, unexpired approval that the
-viewer has not already decided and that is not aimed at the viewer's own account; Undo only for
-an approver, on a reversible action that succeeded for real inside the undo window and has not
-been undone. Why is for everyone.
+Reject appear on a pending, unexpired approval; for a known viewer, only when they are an
+approver who has not already decided and the action is not aimed at their own account. Undo
+appears on a reversible action that succeeded for real inside the undo window and has not been
+undone; for a known viewer, only when they are an approver. Why is for everyone.
+
+The shared view (no viewer: the card posted to a conversation) carries Approve, Reject and Undo
+too: a client that cannot ask for a per-user view (the Agents Playground, or a Teams user beyond
+the 60 `refresh.userIds`) must still be able to act, and a click by someone who may not is
+refused by the server with its reason. People the bot knows get their own view by `refresh`.
 """
 
 from __future__ import annotations
@@ -117,7 +122,7 @@ def buttons(
             "Reject", "reject", dict(data), style="destructive",
             tooltip=f"Reject {run.proposed.action} on {target}" if tooltips else ""))
 
-    if ctx.viewer_approves and undo_deadline(record, run, ctx):
+    if (ctx.viewer is None or ctx.viewer_approves) and undo_deadline(record, run, ctx):
         found.append(adaptive.execute(
             "Undo", "undo", {"run_id": run.id},
             tooltip=f"Undo {run.proposed.action} on {target}" if tooltips else ""))
@@ -132,12 +137,14 @@ def buttons(
 def may_decide(
     record: IncidentRecord, run: ActionRun, approval: Approval, ctx: CardContext
 ) -> bool:
-    """Whether this viewer would be allowed to approve or reject: hide what would be refused."""
-    if not ctx.viewer_approves or ctx.viewer is None:
-        return False
+    """Whether to offer Approve and Reject: hide what would be refused to a known viewer."""
     if run.status != RunStatus.PENDING_APPROVAL or approval.status != "pending":
         return False
     if aware(approval.expires_at) <= aware(ctx.now):
+        return False
+    if ctx.viewer is None:
+        return True
+    if not ctx.viewer_approves:
         return False
     if any(d.approver_id == ctx.viewer.aad_object_id for d in approval.decisions):
         return False

@@ -7,10 +7,12 @@ bot's notice, the title with its severity in colour, incident number and outcome
 the evidence it cites, then each proposed action with its verdict, reasons, status and buttons.
 Actions that need a person come first.
 
-The card without an approving viewer is the shared view: no Approve, Reject or Undo. When
-something is waiting for an approver (or can be undone), the card carries `refresh` with the
-verb `refresh`, the incident id and up to 60 approvers' Teams user ids, so Teams asks the bot
-for each approver's own view. `status_card(record)` is the shared view without refresh.
+The card without a viewer is the shared view, with the buttons any client can use (the server
+refuses whoever may not act; see `cards.action_run`). When something is waiting for an approver
+(or can be undone), the card carries `refresh` with the verb `refresh`, the incident id and up
+to 60 Teams user ids, so Teams asks the bot for each of those people's own view: an approver's
+with the buttons they may use, anyone else's with the state only. `status_card(record)` is the
+state without buttons or refresh.
 
 Every card validates against the Adaptive Card 1.5 schema and fits in 28 KB, by the detail
 levels of `cards.size_budget`; untrusted text is neutralised by `cards.untrusted_text`. The
@@ -40,7 +42,7 @@ from cards.action_run import (
     verdict_line,
 )
 from cards.adaptive import Color, Element
-from cards.context import MAX_REFRESH_USERS, CardContext
+from cards.context import MAX_REFRESH_USERS, CardContext, Viewer
 from cards.entity_summary import alert_fact, entity_facts, lookup_gaps
 from cards.evidence_list import evidence_facts
 from cards.mode_banner import mode_banners, notice
@@ -72,10 +74,11 @@ def incident_card(record: IncidentRecord, ctx: CardContext) -> Element:
 
 
 def status_card(record: IncidentRecord, ctx: CardContext | None = None) -> Element:
-    """The shared view of the incident, for the `status` command: no approver buttons, no
-    refresh. Without a context it is rendered as of now."""
+    """The state of the incident, for the `status` command: as someone who may not act sees
+    it, with no approver buttons and no refresh. Without a context it is rendered as of now."""
     ctx = ctx or CardContext(now=datetime.now(UTC))
-    shared = replace(ctx, viewer=None, approver_user_ids=())
+    shared = replace(ctx, viewer=Viewer(aad_object_id="", is_approver=False),
+                     approver_user_ids=())
     return fitted(
         lambda detail: _render(record, shared, detail, live=False),
         lambda: _minimal(record, shared),

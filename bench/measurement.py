@@ -170,8 +170,22 @@ def _parse(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     return options, args
 
 
+def quiet_logs() -> None:
+    """Cordon's parts running in this process (for policy contexts) log warnings only, to
+    standard error, so standard output is the table alone."""
+    import logging
+
+    import structlog
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+
+
 def main(argv: list[str] | None = None) -> int:
     options, args = _parse(argv)
+    quiet_logs()
     folder = Path(tempfile.mkdtemp(prefix="cordon-bench-"))
     try:
         run = asyncio.run(measure(options, folder))

@@ -258,6 +258,8 @@ class Runtime:
     async def stop(self) -> None:
         if self.engine is not None:
             await self.engine.stop()
+        if self.bot is not None:
+            await self.bot.drain(timeout=5)
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         close_reasoner = getattr(self.reasoner, "close", None)

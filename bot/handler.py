@@ -157,12 +157,7 @@ class CordonHandler(TeamsActivityHandler):
         await turn_context.send_activity(await self._questions.answer(text, record))
 
     def _policy_lines(self) -> list[str]:
-        describe = getattr(self._engine, "policy_summary", None)
-        if describe is not None:
-            return list(describe())
-        from policy import summary  # the engine offers no summary of its own yet
-
-        return summary(self._engine.policy)
+        return list(self._engine.policy_summary())
 
     @staticmethod
     async def _send_card(turn_context: TurnContext, card: dict) -> None:

@@ -56,7 +56,8 @@ def pending_items(record: IncidentRecord, now: datetime) -> list[PendingItem]:
 
 
 def pending_list_card(items: Sequence[PendingItem], now: datetime | None = None) -> Element:
-    ordered = sorted(items, key=lambda item: aware(item.expires_at))
+    # Newest first: every approval expires the same while after it was asked for.
+    ordered = sorted(items, key=lambda item: aware(item.expires_at), reverse=True)
     return fitted(
         lambda detail: _render(ordered, now, detail),
         lambda: _render(ordered, now, _FEWEST),

@@ -18,6 +18,7 @@ import structlog
 
 from core.errors import Forbidden, InvalidJson, NotFound
 from core.models import ActionRun, IncidentRecord, TriageResult
+from policy import summary
 from response.approvals import ApprovalOutcome, Approvals
 from response.authorization import RunAuthorizer
 from response.decisions import Decider
@@ -70,6 +71,10 @@ class ResponseEngine:
     @property
     def policy(self):
         return self._policy
+
+    def policy_summary(self) -> list[str]:
+        """A few lines saying what the loaded policy allows, for people asking in chat."""
+        return summary(self._policy)
 
     # -- listeners --------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ def test_why_card_answers_with_reasons_and_cited_evidence():
     assert executes(card) == []
 
 
-def test_pending_lists_open_approvals_with_progress_soonest_first():
+def test_pending_lists_open_approvals_with_progress_newest_first():
     items = pending_items(spray_four_eyes(), NOW) + pending_items(finance_awaiting(), NOW)
     items[1] = items[1].__class__(**{**items[1].__dict__,
                                      "expires_at": NOW + timedelta(minutes=5)})
@@ -41,7 +41,7 @@ def test_pending_lists_open_approvals_with_progress_soonest_first():
     text = shown_text(card)
     assert "Pending approvals (2)" in text
     assert "1 of 2 approvals: Alex Wilber" in text
-    assert text.index("expires in 5 min") < text.index("expires in 55 min")
+    assert text.index("expires in 55 min") < text.index("expires in 5 min")
 
 
 def test_expired_approvals_are_not_pending():

@@ -10,8 +10,10 @@ Verbs and the data each carries (identifiers only):
 Who clicked is `from.aadObjectId` and nothing else: the engine checks it against Entra ID and
 the policy; the card's data only names what was clicked. Nothing here approves, executes or
 undoes by itself. The answer is the updated card for the clicker with a banner saying what
-happened ("Approved by Alex Wilber, executing") or, for a refusal, the card with the refusal in
-red; a click that names nothing we know gets a small error card. Execution goes on after the
+happened ("Approved by Alex Wilber, executing") or, for a refusal, Teams' error answer
+(`application/vnd.microsoft.error`) with the reason: the clicker sees why in red and the card
+stays as it was, with its buttons for whoever may use them. A click that names nothing we know
+gets a small error card. Execution goes on after the
 answer; the engine's record listeners then update the card for everyone.
 """
 
@@ -32,6 +34,7 @@ from core.models import IncidentRecord
 log = structlog.get_logger(__name__)
 
 CARD = "application/vnd.microsoft.card.adaptive"
+ERROR = "application/vnd.microsoft.error"
 
 
 def card_response(card: dict[str, Any]) -> AdaptiveCardInvokeResponse:
@@ -149,11 +152,10 @@ class CardActions:
 
     async def _refusal(self, record: IncidentRecord | None, viewer: Viewer,
                        message: str) -> AdaptiveCardInvokeResponse:
-        log.info("card action refused", actor_id=viewer.aad_object_id, reason=message)
-        if record is None:
-            return card_response(error_card(_sentence(message)))
-        return card_response(await self._views.for_viewer(
-            record, viewer, Banner.error(f"Not done: {message}")))
+        log.info("card action refused", actor_id=viewer.aad_object_id, reason=message,
+                 incident_id=record.incident.id if record else None)
+        return AdaptiveCardInvokeResponse(status_code=400, type=ERROR, value={
+            "code": "NotAllowed", "message": f"Not done: {_sentence(message)}"})
 
 
 def _sentence(text: str) -> str:

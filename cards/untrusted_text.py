@@ -6,8 +6,8 @@ markdown subset, and Teams turns `<at>` tags into mentions and web addresses int
 incident titled `[Verify your account](https://evil.example)` would otherwise show a clickable
 phishing link on a card a SOC trusts. `plain` promises that the text it returns:
 
-- forms no markdown link, autolink or mention: square and angle brackets become look-alike
-  characters that no markdown parser reads as syntax;
+- forms no markdown link, autolink or mention: square brackets become parentheses and angle
+  brackets look-alike quotation marks, which no markdown parser reads as syntax;
 - carries no web address a client would link: `http://`, `https://` and `www.` are defanged
   (`hxxps://`, `www[.]`) the way security teams write indicators, and the `//` of any other
   scheme (`ftp://`, `ms-teams://`) is broken;
@@ -31,8 +31,8 @@ import unicodedata
 from cards.summary import shorten
 
 _LOOKALIKES = str.maketrans({
-    "[": "\uff3b",  # fullwidth left square bracket
-    "]": "\uff3d",
+    "[": "(",  # no bracket, no link syntax; fullwidth look-alikes need fonts many lack
+    "]": ")",
     "<": "\u2039",  # single left-pointing angle quotation mark
     ">": "\u203a",
 })

@@ -73,10 +73,13 @@ class Settings(BaseSettings):
         "", validation_alias=AliasChoices("CORDON_AI_BASE_URL", "OPENAI_BASE_URL")
     )
     ai_model: str = Field(
-        "", validation_alias=AliasChoices("CORDON_AI_MODEL", "AZURE_OPENAI_DEPLOYMENT", "OPENAI_MODEL")
+        "",
+        validation_alias=AliasChoices("CORDON_AI_MODEL", "AZURE_OPENAI_DEPLOYMENT", "OPENAI_MODEL"),
     )
     ai_api_key: str = Field(
-        "", validation_alias=AliasChoices("CORDON_AI_API_KEY", "AZURE_OPENAI_API_KEY", "OPENAI_API_KEY")
+        "",
+        validation_alias=AliasChoices(
+            "CORDON_AI_API_KEY", "AZURE_OPENAI_API_KEY", "OPENAI_API_KEY"),
     )
     ai_api_version: str = Field("2024-10-21", validation_alias="AZURE_OPENAI_API_VERSION")
     ai_timeout_s: float = Field(30.0, validation_alias="CORDON_AI_TIMEOUT")

@@ -32,6 +32,7 @@ from core.settings import Settings
 SCENARIOS = Path(__file__).resolve().parents[3] / "shared" / "scenarios"
 POLICY = SCENARIOS / "policy.yaml"
 INTAKE_TOKEN = "intake-test-token"
+ERROR_TYPE = "application/vnd.microsoft.error"
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 TENANT_ID = "f4b1c0de-5a1e-4c3b-9e7d-2b8a6c4d0e11"
 BOT_ID = "28:cordon-bot"
@@ -245,6 +246,11 @@ class Teams:
         response = await self.post(body)
         assert response.status == 200, await response.text()
         answer = await response.json()
+        if answer["type"] == ERROR_TYPE:
+            # A refusal: Teams shows the message to the clicker and leaves the card as it was.
+            assert answer["statusCode"] == 400, answer
+            assert answer["value"]["message"], answer
+            return {"refused": True, "text": answer["value"]["message"]}
         assert answer["statusCode"] == 200, answer
         assert answer["type"] == CARD_TYPE, answer
         assert_sendable(answer["value"])

@@ -11,7 +11,7 @@ def test_markdown_link_becomes_plain_text():
 
     assert "](" not in shown
     assert "https://" not in shown
-    assert shown == "Reset your password \uff3bhere\uff3d(hxxps://evil.example/reset)"
+    assert shown == "Reset your password (here)(hxxps://evil.example/reset)"
 
 
 def test_autolinks_mentions_and_entities_are_broken():

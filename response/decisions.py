@@ -57,14 +57,12 @@ class Decider:
     async def usage(self) -> Usage:
         policy = self.policy
         now = datetime.now(UTC)
-        executed: dict[tuple[str, int], int] = {}
-        for window in policy.usage_windows():
-            action = None if window.action == "*" else window.action
-            since = now - timedelta(seconds=window.seconds)
-            executed[(window.action, window.seconds)] = await self._store.runs.count_executed(
-                action, since)
-        paused, paused_by, _ = await self._store.state.paused()
-        cool_off_until = await self._store.state.cool_off_until()
+        windows = policy.usage_windows()
+        counts = await self._store.runs.count_executed_windows([
+            (None if w.action == "*" else w.action, now - timedelta(seconds=w.seconds))
+            for w in windows])
+        executed = {(w.action, w.seconds): n for w, n in zip(windows, counts, strict=True)}
+        paused, paused_by, cool_off_until = await self._store.state.snapshot()
         usage = Usage(executed=executed, paused=paused, paused_by=paused_by or "",
                       cool_off_until=cool_off_until)
         if policy.cool_off_tripped(usage) and not (cool_off_until and cool_off_until > now):

@@ -97,7 +97,6 @@ class ResponseEngine:
         record = await self.record(run.incident_id)
         if record is None:
             return
-        await self.store.incidents.save_record(record)
         for listener in self._record_listeners:
             try:
                 await listener(record)

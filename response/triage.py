@@ -90,15 +90,24 @@ class Triage:
             log.warning("incident claim stale, triaging again", incident_id=incident.id)
 
         received = datetime.now(UTC)
-        await self._store.audit.append("incident received", "sentinel", incident.id, {
-            "number": incident.number, "title": incident.title, "severity": incident.severity,
-            "revision": incident.revision, "payload_sha256": payload_digest,
-            "entities": [{"kind": e.raw_kind, "key": e.key} for e in incident.entities[:200]],
-        })
+        audit: list[tuple[str, str, str | None, dict]] = [
+            ("incident received", "sentinel", incident.id, {
+                "number": incident.number, "title": incident.title,
+                "severity": incident.severity, "revision": incident.revision,
+                "payload_sha256": payload_digest,
+                "entities": [{"kind": e.raw_kind, "key": e.key} for e in incident.entities[:200]],
+            })]
 
-        enrichment = await self._enrich(incident)
-        recommendation = await self._recommend(incident, enrichment)
-        record = await self._decide(incident, enrichment, recommendation, received)
+        enrichment = await self._enricher.enrich(incident)
+        audit.append(("incident enriched", "cordon", incident.id, {
+            "users": sorted(enrichment.users), "devices": sorted(enrichment.devices),
+            "ips": sorted(enrichment.ips), "hosts": sorted(enrichment.hosts),
+            "failures": [f.model_dump() for f in enrichment.failures],
+        }))
+        recommendation = await self._recommend(incident, enrichment, audit)
+        record, new_runs = await self._decide(incident, enrichment, recommendation, received,
+                                              audit)
+        self._execute_auto(new_runs)
         for listener in self.listeners:
             try:
                 await listener(record)
@@ -115,16 +124,8 @@ class Triage:
             await asyncio.sleep(0.1)
         return None
 
-    async def _enrich(self, incident: Incident) -> Enrichment:
-        enrichment = await self._enricher.enrich(incident)
-        await self._store.audit.append("incident enriched", "cordon", incident.id, {
-            "users": sorted(enrichment.users), "devices": sorted(enrichment.devices),
-            "ips": sorted(enrichment.ips), "hosts": sorted(enrichment.hosts),
-            "failures": [f.model_dump() for f in enrichment.failures],
-        })
-        return enrichment
-
-    async def _recommend(self, incident: Incident, enrichment: Enrichment) -> Recommendation:
+    async def _recommend(self, incident: Incident, enrichment: Enrichment,
+                         audit: list) -> Recommendation:
         try:
             recommendation = await self._reasoner.recommend(incident, enrichment)
         except Exception as exc:  # a reasoner that breaks escalates; it never acts
@@ -134,14 +135,15 @@ class Triage:
                 rationale="The reasoner failed; the incident is escalated to a human.",
                 error=f"{type(exc).__name__}: {exc}")
         exchange = getattr(self._reasoner, "last_exchange", None)
-        await self._store.audit.append("recommendation", recommendation.reasoner, incident.id, {
+        audit.append(("recommendation", recommendation.reasoner, incident.id, {
             "recommendation": recommendation.model_dump(mode="json"),
             "model_exchange": exchange if isinstance(exchange, dict) else None,
-        })
+        }))
         return recommendation
 
     async def _decide(self, incident: Incident, enrichment: Enrichment,
-                      recommendation: Recommendation, received: datetime) -> IncidentRecord:
+                      recommendation: Recommendation, received: datetime,
+                      audit: list) -> tuple[IncidentRecord, list[ActionRun]]:
         policy = self._decider.policy
         usage = await self._decider.usage()
         targets = known_targets(incident, enrichment)
@@ -165,6 +167,7 @@ class Triage:
             )
             runs.append(run)
             new_runs.append(run)
+            audit.append(_verdict_entry(incident, run))
             if verdict.verdict == "approval":
                 approvals.append(Approval(
                     id=str(uuid.uuid4()), run_id=run.id, incident_id=incident.id,
@@ -173,44 +176,48 @@ class Triage:
                     status="pending", expires_at=now + policy.approvals.expires_after,
                 ))
 
-        if new_runs:
-            await self._store.runs.add_many(new_runs)
-        for approval in approvals:
-            await self._store.approvals.add(approval)
-        for run in new_runs:
-            await self._audit_verdict(incident, run)
-
+        earlier = await self._store.approvals.for_incident(incident.id)
         record = IncidentRecord(
             incident=incident, enrichment=enrichment, recommendation=recommendation,
-            runs=runs, approvals=approvals + [a for a in await self._store.approvals.for_incident(
-                incident.id) if a.id not in {x.id for x in approvals}],
+            runs=runs, approvals=approvals + earlier,
             outcome=outcome_of(recommendation, runs), risk_score=risk_of(recommendation),
             mode=policy.mode, dry_run=policy.dry_run, received_at=received,
         )
-        await self._store.incidents.save_record(record)
-        await self._store.audit.append("incident triaged", "cordon", incident.id, {
+        audit.append(("incident triaged", "cordon", incident.id, {
             "outcome": record.outcome, "risk_score": record.risk_score,
             "runs": [{"id": r.id, "action": r.proposed.action, "target": r.proposed.target,
                       "verdict": r.verdict.verdict} for r in runs],
-        })
+        }))
+
+        # Everything the triage decided is written at once: runs, approvals, the record and
+        # its audit events stand or fall together.
+        async with self._store.db.transaction() as session:
+            await self._store.runs.add_many(new_runs, session=session)
+            for approval in approvals:
+                await self._store.approvals.add(approval, session=session)
+            await self._store.incidents.save_record(record, session=session)
+            await self._store.audit.append_many(audit, session=session)
         log.info("incident triaged", incident_id=incident.id, number=incident.number,
                  outcome=record.outcome, actions=len(runs))
+        return record, new_runs
 
-        for run in new_runs:
+    def _execute_auto(self, runs: list[ActionRun]) -> None:
+        dry_run = self._decider.policy.dry_run
+        for run in runs:
             if run.status == RunStatus.PENDING:
                 self._executor.spawn(self._executor.execute(
                     run.id, from_statuses={RunStatus.PENDING}, actor="cordon (auto)",
-                    dry_run=policy.dry_run))
-        return record
+                    dry_run=dry_run))
 
-    async def _audit_verdict(self, incident: Incident, run: ActionRun) -> None:
-        verdict: Verdict = run.verdict
-        await self._store.audit.append("verdict", "policy", incident.id, {
-            "run_id": run.id, "action": run.proposed.action, "target": run.proposed.target,
-            "verdict": verdict.verdict, "reasons": verdict.reasons, "rules": verdict.rules,
-            "approvers_required": verdict.approvers_required,
-            "action_hash": run.proposed.canonical_hash(),
-        })
+
+def _verdict_entry(incident: Incident, run: ActionRun) -> tuple[str, str, str | None, dict]:
+    verdict: Verdict = run.verdict
+    return ("verdict", "policy", incident.id, {
+        "run_id": run.id, "action": run.proposed.action, "target": run.proposed.target,
+        "verdict": verdict.verdict, "reasons": verdict.reasons, "rules": verdict.rules,
+        "approvers_required": verdict.approvers_required,
+        "action_hash": run.proposed.canonical_hash(),
+    })
 
 
 def _unique(actions: list[ProposedAction]) -> list[ProposedAction]:

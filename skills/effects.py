@@ -51,9 +51,11 @@ class EffectProbe:
 
     async def _revoke_sessions(self, target: str, parameters: dict, since) -> bool | None:
         user = await self._identity.user(target)
-        valid_from = user.get("signInSessionsValidFromDateTime")
-        if not valid_from or since is None:
+        if user.get("found") is False or since is None:
             return None
+        valid_from = user.get("signInSessionsValidFromDateTime")
+        if not valid_from:
+            return False
         revoked_at = datetime.fromisoformat(str(valid_from).replace("Z", "+00:00"))
         return revoked_at >= since.replace(microsecond=0)
 

@@ -54,19 +54,26 @@ class ApprovalRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, approval: Approval) -> None:
-        async with self._db.transaction() as session:
-            await session.execute(approvals.insert().values(
-                id=approval.id, run_id=approval.run_id, incident_id=approval.incident_id,
-                action_hash=approval.action_hash, approvers_required=approval.approvers_required,
-                status=approval.status, expires_at=approval.expires_at, created_at=utc_now(),
-                card_activity_id=approval.card_activity_id,
-                conversation_id=approval.conversation_id,
-            ))
-            if approval.decisions:
-                await session.execute(approval_decisions.insert(), [
-                    {"approval_id": approval.id, **d.model_dump()} for d in approval.decisions
-                ])
+    async def add(self, approval: Approval, *, session: AsyncSession | None = None) -> None:
+        """Store a new approval; in `session`'s transaction when given."""
+        if session is not None:
+            await self._insert(session, approval)
+            return
+        async with self._db.transaction() as own:
+            await self._insert(own, approval)
+
+    async def _insert(self, session: AsyncSession, approval: Approval) -> None:
+        await session.execute(approvals.insert().values(
+            id=approval.id, run_id=approval.run_id, incident_id=approval.incident_id,
+            action_hash=approval.action_hash, approvers_required=approval.approvers_required,
+            status=approval.status, expires_at=approval.expires_at, created_at=utc_now(),
+            card_activity_id=approval.card_activity_id,
+            conversation_id=approval.conversation_id,
+        ))
+        if approval.decisions:
+            await session.execute(approval_decisions.insert(), [
+                {"approval_id": approval.id, **d.model_dump()} for d in approval.decisions
+            ])
 
     async def get(self, approval_id: str) -> Approval | None:
         found = await self._select(approvals.c.id == approval_id)
@@ -156,7 +163,7 @@ class ApprovalRepository:
         if limit is not None:
             query = query.limit(limit)
 
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             rows = (await session.execute(query)).all()
             if not rows:
                 return []

@@ -238,7 +238,7 @@ class AuditLog:
             yield exported(row)
 
     async def for_incident(self, incident_id: str) -> list[AuditEvent]:
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             rows = (await session.execute(
                 select(audit_events).where(audit_events.c.incident_id == incident_id)
                 .order_by(audit_events.c.seq)
@@ -247,7 +247,7 @@ class AuditLog:
 
     async def recent(self, limit: int = 50) -> list[AuditEvent]:
         """The newest events, oldest of them first."""
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             rows = (await session.execute(
                 select(audit_events).order_by(audit_events.c.seq.desc()).limit(limit)
             )).all()

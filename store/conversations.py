@@ -36,7 +36,7 @@ class ConversationRepository:
 
     async def get(self, conversation_id: str) -> dict[str, Any] | None:
         """`{"id", "reference", "subscribed", "updated_at"}`, or None if never seen."""
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             row = (await session.execute(
                 select(conversations).where(conversations.c.id == conversation_id)
             )).first()
@@ -47,7 +47,7 @@ class ConversationRepository:
 
     async def subscribed(self) -> list[dict[str, Any]]:
         """The references of conversations subscribed to incident cards, oldest first."""
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             rows = (await session.scalars(
                 select(conversations.c.reference).where(conversations.c.subscribed.is_(True))
                 .order_by(conversations.c.updated_at)

@@ -123,10 +123,16 @@ def _upgrade_to_head(connection: Connection) -> None:
 class Database:
     """An async engine with its session factory; the one handle every repository takes."""
 
-    def __init__(self, engine: AsyncEngine, url: str) -> None:
+    def __init__(self, engine: AsyncEngine, url: str,
+                 read_engine: AsyncEngine | None = None) -> None:
         self.engine = engine
         self.url = url
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # Reads on a SQLite file use connections of their own that never BEGIN IMMEDIATE: in WAL
+        # mode they see the last commit without waiting for, or blocking, the writer.
+        self._read_engine = read_engine
+        self._read_sessions = (async_sessionmaker(read_engine, expire_on_commit=False)
+                               if read_engine is not None else None)
         # SQLite has one writer and every transaction here takes it up front; queueing this
         # process's transactions on a lock spares them SQLite's sleeping busy handler.
         self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
@@ -135,7 +141,11 @@ class Database:
     async def open(cls, url: str = "", *, migrate: bool = True) -> Database:
         url = normalize_url(url)
         engine = cls._create_engine(url)
-        db = cls(engine, url)
+        read_engine = None
+        if make_url(url).get_backend_name() == "sqlite" and _sqlite_file(url) is not None:
+            read_engine = create_async_engine(url, pool_reset_on_return=None,
+                                              connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        db = cls(engine, url, read_engine)
         try:
             if db.dialect == "sqlite" and _sqlite_file(url) is not None:
                 await db._use_wal()
@@ -215,6 +225,17 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only. On a SQLite file it takes no write lock and waits for no
+        writer (WAL); elsewhere it is an ordinary transaction. Never write through it."""
+        if self._read_sessions is None:
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self._read_sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         if self._writer is None:
             async with self._sessions() as session, session.begin():
@@ -237,3 +258,5 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._read_engine is not None:
+            await self._read_engine.dispose()

@@ -118,7 +118,7 @@ class IncidentRepository:
         return found[0] if found else None
 
     async def _all(self, query: Select[tuple[Any]]) -> list[IncidentRecord]:
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             stored = (await session.scalars(query)).all()
         records = [IncidentRecord.model_validate(s) for s in stored]
         if not records:

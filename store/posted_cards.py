@@ -53,7 +53,7 @@ class PostedCardRepository:
 
     async def for_incident(self, incident_id: str) -> list[PostedCard]:
         """Every card showing the incident, oldest first."""
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             rows = (await session.execute(
                 select(posted_cards).where(posted_cards.c.incident_id == incident_id)
                 .order_by(posted_cards.c.posted_at)
@@ -63,7 +63,7 @@ class PostedCardRepository:
 
     async def incident_of(self, conversation_id: str, activity_id: str) -> str | None:
         """The incident a card shows, or None when the activity is not one of ours."""
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             return (await session.scalars(
                 select(posted_cards.c.incident_id).where(
                     posted_cards.c.conversation_id == conversation_id,
@@ -72,7 +72,7 @@ class PostedCardRepository:
 
     async def latest_incident(self, conversation_id: str) -> str | None:
         """The incident of the newest card posted in the conversation."""
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             return (await session.scalars(
                 select(posted_cards.c.incident_id)
                 .where(posted_cards.c.conversation_id == conversation_id)

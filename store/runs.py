@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -180,8 +180,27 @@ class RunRepository:
         )
         if action is not None:
             query = query.where(action_runs.c.action == action)
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             return int(await session.scalar(query) or 0)
+
+    async def count_executed_windows(
+            self, windows: Sequence[tuple[str | None, datetime]]) -> list[int]:
+        """`count_executed` for several (action or None, since) windows, in one query."""
+        if not windows:
+            return []
+        executed_at, action = action_runs.c.executed_at, action_runs.c.action
+        columns = []
+        for name, since in windows:
+            inside = executed_at >= since if name is None else and_(executed_at >= since,
+                                                                     action == name)
+            columns.append(func.coalesce(func.sum(case((inside, 1), else_=0)), 0))
+        query = select(*columns).where(
+            executed_at >= min(since for _, since in windows),
+            action_runs.c.status.in_(_statuses(EXECUTED_STATUSES)),
+        )
+        async with self._db.read() as session:
+            row = (await session.execute(query)).one()
+        return [int(value or 0) for value in row]
 
     async def stuck(self, older_than: datetime) -> list[ActionRun]:
         """Runs still `pending` or `executing` that have not moved since `older_than`."""
@@ -197,6 +216,6 @@ class RunRepository:
         return found[0] if found else None
 
     async def _all(self, query: Any) -> list[ActionRun]:
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             rows = (await session.execute(query)).all()
         return [run_of(row) for row in rows]

@@ -56,8 +56,21 @@ class ControlState:
             return None
         return as_utc(datetime.fromisoformat(value["until"]))
 
+    async def snapshot(self) -> tuple[bool, str | None, datetime | None]:
+        """(paused, paused by, cool-off until) in one read: what every verdict needs."""
+        async with self._db.read() as session:
+            rows = (await session.execute(
+                select(control_state.c.key, control_state.c.value)
+                .where(control_state.c.key.in_((AUTOMATION, COOL_OFF)))
+            )).all()
+        values = {key: value for key, value in rows}
+        automation = values.get(AUTOMATION) or {}
+        until = (values.get(COOL_OFF) or {}).get("until")
+        return (bool(automation.get("paused")), automation.get("by"),
+                as_utc(datetime.fromisoformat(until)) if until else None)
+
     async def _get(self, key: str) -> dict[str, Any] | None:
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             return await session.scalar(
                 select(control_state.c.value).where(control_state.c.key == key)
             )

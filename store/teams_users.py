@@ -54,7 +54,7 @@ class TeamsUserRepository:
             await session.execute(statement)
 
     async def recent(self, limit: int = 500) -> list[TeamsUser]:
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             rows = (await session.execute(
                 select(teams_users).order_by(teams_users.c.seen_at.desc()).limit(limit)
             )).all()

@@ -78,8 +78,8 @@ async def test_alex_approves_and_everyone_sees_the_account_disabled(cordon):
 
 async def test_adele_is_given_her_own_view_without_approve_buttons(cordon):
     await subscribed(cordon)
-    await cordon.incident(scenario(FINANCE))
     await cordon.teams.ask(ADELE, "help")
+    await cordon.incident(scenario(FINANCE))
 
     posted = await posted_card(cordon, 4522)
     assert ADELE.teams_id in posted.cards[0]["refresh"]["userIds"]

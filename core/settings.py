@@ -59,6 +59,8 @@ class Settings(BaseSettings):
         validation_alias="CORDON_BLOCK_IP_NSG_ID",
     )
     enrichment_timeout_s: float = Field(5.0, validation_alias="CORDON_ENRICHMENT_TIMEOUT")
+    # How long a lookup's answer serves later incidents; 0 reads everything fresh.
+    enrichment_cache_s: float = Field(30.0, validation_alias="CORDON_ENRICHMENT_CACHE")
     action_max_attempts: int = Field(4, validation_alias="CORDON_ACTION_MAX_ATTEMPTS")
     # A run left `executing` longer than this by a stopped process is recovered.
     execution_lease_s: float = Field(60.0, validation_alias="CORDON_EXECUTION_LEASE")

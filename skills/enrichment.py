@@ -13,6 +13,9 @@ Each lookup has its own timeout (`settings.enrichment_timeout_s`). A lookup that
 out becomes a `LookupFailure` naming the lookup, the entity and the error; the rest goes on, and
 the facts it would have given stay at their defaults (unknown, not VIP, not critical).
 
+Answers are kept for `settings.enrichment_cache_s` seconds and shared by the incidents of a
+storm (see `skills.lookup_cache`); Cordon's own actions drop what they change.
+
 Derived facts: `is_vip` from the VIPUsers watchlist; `is_admin` from membership of an admin group
 (Domain Admins, Enterprise Admins...), a role-assignable group or a directory role; a device is
 critical when tagged Tier0 or critical or listed in CriticalAssets; an address is critical when a
@@ -43,6 +46,7 @@ from core.models import (
     UserFacts,
 )
 from core.settings import Settings
+from skills.lookup_cache import LookupCache
 from skills.lookups.threat_intel import host_of, is_internal_address
 
 log = structlog.get_logger(__name__)
@@ -61,6 +65,7 @@ class Enricher:
     def __init__(self, kernel_or_plugins: Any, settings: Settings) -> None:
         self._source = kernel_or_plugins
         self._timeout_s = settings.enrichment_timeout_s
+        self.cache = LookupCache(settings.enrichment_cache_s)
 
     async def enrich(self, incident: Incident) -> Enrichment:
         started = time.perf_counter()
@@ -75,6 +80,13 @@ class Enricher:
         return enrichment
 
     async def call(self, plugin: str, function: str, **arguments: Any) -> Any:
+        """One lookup, answered from the cache of recent identical lookups when it can be."""
+        key = (plugin, function, tuple(sorted((k, str(v)) for k, v in arguments.items())))
+        names = frozenset(str(v).lower() for v in arguments.values() if v)
+        return await self.cache.through(
+            key, names, lambda: self._call(plugin, function, **arguments))
+
+    async def _call(self, plugin: str, function: str, **arguments: Any) -> Any:
         """One lookup through the kernel (so its filters run) or a plain plugin object."""
         if isinstance(self._source, Mapping):
             return await getattr(self._source[plugin], function)(**arguments)

@@ -143,6 +143,10 @@ class CordonSkills:
                 raise InvalidActionRequest(f"{action} parameters do not fit: {cause}",
                                            action=action) from cause
             raise cause from None
+        if not dry_run:
+            # What the action changed must be read fresh by the next incident.
+            self.enricher.cache.forget(target, *(str(v) for v in parameters.values()
+                                                 if isinstance(v, str | int)))
         log.info("action executed", action=action, target=target, dry_run=bool(dry_run))
         return result.value if result is not None else {}
 

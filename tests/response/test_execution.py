@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ALEX = "00000000-0000-0000-0000-0000000000020"
 ADELE = "00000000-0000-0000-0000-0000000000022"
 LAPTOP = "48422845ebff57eb88a3fc68a75ac99e00000000"
+DANA = "dana.rossi@fabrikam.example"
 
 
 def policy_variant(tmp_path: Path, **replace: str) -> Path:
@@ -169,3 +170,15 @@ async def test_audit_reaches_log_analytics_and_the_sentinel_incident(cordon):
     kinds = {r["record"]["kind"] for r in records}
     assert {"incident received", "verdict", "action succeeded"} <= kinds
     assert any(t.startswith("Cordon triaged this incident") for t in texts)
+
+
+async def test_the_next_incident_reads_what_cordon_changed(cordon):
+    status, first = await cordon.post(scenario("impossible-travel-powershell"))
+    before = await cordon.engine.record(first["incident_id"])
+    assert before.enrichment.users[DANA].user["accountEnabled"] is True
+    await cordon.settled(first["incident_id"])
+
+    status, second = await cordon.post(scenario("prompt-injection-in-title"))
+    after = await cordon.engine.record(second["incident_id"])
+    assert after.enrichment.users[DANA].user["accountEnabled"] is False, (
+        "recent lookups are shared by a storm of incidents, but never past Cordon's own change")

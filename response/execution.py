@@ -67,17 +67,20 @@ class Executor:
                       dry_run: bool) -> ActionRun | None:
         """Claim the run and execute it; None when another caller has it already."""
         now = datetime.now(UTC)
-        run = await self._store.runs.transition(
-            run_id, from_statuses, RunStatus.EXECUTING, executed_at=now, updated_at=now,
-        )
+        async with self._store.db.transaction() as session:
+            run = await self._store.runs.transition(
+                run_id, from_statuses, RunStatus.EXECUTING, executed_at=now, updated_at=now,
+                session=session)
+            if run is not None:
+                await self._store.audit.append("action executing", actor, run.incident_id, {
+                    "run_id": run.id, "action": run.proposed.action,
+                    "target": run.proposed.target, "dry_run": dry_run,
+                    "idempotency_key": run.idempotency_key,
+                }, session=session)
         if run is None:
             log.info("run not claimed", run_id=run_id, reason="already taken or not ready")
             return None
 
-        await self._store.audit.append("action executing", actor, run.incident_id, {
-            "run_id": run.id, "action": run.proposed.action, "target": run.proposed.target,
-            "dry_run": dry_run, "idempotency_key": run.idempotency_key,
-        })
         finished = await self._attempt(run, actor=actor, dry_run=dry_run)
         for listener in self._listeners:
             try:
@@ -132,24 +135,25 @@ class Executor:
                       outcome: dict[str, Any] | None = None, error: str | None = None,
                       facts: dict[str, Any] | None = None) -> ActionRun:
         outcome = outcome or {}
-        updated = await self._store.runs.transition(
-            run.id, {RunStatus.EXECUTING}, status,
-            attempts=run.attempts + attempts,
-            request=outcome.get("request"),
-            result={"response": outcome.get("response"),
-                    "inverse_parameters": outcome.get("inverse_parameters") or {}}
-            if outcome else None,
-            error=error,
-            updated_at=datetime.now(UTC),
-        )
-        final = updated or run
         kind = {RunStatus.SUCCEEDED: "action succeeded", RunStatus.DRY_RUN: "action dry run",
                 RunStatus.FAILED: "action failed"}[status]
-        await self._store.audit.append(kind, actor, run.incident_id, {
-            "run_id": run.id, "action": run.proposed.action, "target": run.proposed.target,
-            "attempts": attempts, "request": outcome.get("request"),
-            "response": outcome.get("response"), "error": error, "details": facts or {},
-        })
+        async with self._store.db.transaction() as session:
+            updated = await self._store.runs.transition(
+                run.id, {RunStatus.EXECUTING}, status, session=session,
+                attempts=run.attempts + attempts,
+                request=outcome.get("request"),
+                result={"response": outcome.get("response"),
+                        "inverse_parameters": outcome.get("inverse_parameters") or {}}
+                if outcome else None,
+                error=error,
+                updated_at=datetime.now(UTC),
+            )
+            await self._store.audit.append(kind, actor, run.incident_id, {
+                "run_id": run.id, "action": run.proposed.action, "target": run.proposed.target,
+                "attempts": attempts, "request": outcome.get("request"),
+                "response": outcome.get("response"), "error": error, "details": facts or {},
+            }, session=session)
+        final = updated or run
         log.info(kind, run_id=run.id, action=run.proposed.action, target=run.proposed.target,
                  attempts=attempts, error=error)
         return final

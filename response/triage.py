@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -31,6 +32,7 @@ from core.models import (
     RunStatus,
     Verdict,
 )
+from policy import Usage
 from response.decisions import known_targets
 
 log = structlog.get_logger(__name__)
@@ -98,7 +100,10 @@ class Triage:
                 "entities": [{"kind": e.raw_kind, "key": e.key} for e in incident.entities[:200]],
             })]
 
-        enrichment = await self._enricher.enrich(incident)
+        # The breaker counts and what an earlier revision left do not depend on the entities:
+        # read them while the lookups are out.
+        enrichment, state = await asyncio.gather(
+            self._enricher.enrich(incident), self._state_before(incident))
         audit.append(("incident enriched", "cordon", incident.id, {
             "users": sorted(enrichment.users), "devices": sorted(enrichment.devices),
             "ips": sorted(enrichment.ips), "hosts": sorted(enrichment.hosts),
@@ -106,7 +111,7 @@ class Triage:
         }))
         recommendation = await self._recommend(incident, enrichment, audit)
         record, new_runs = await self._decide(incident, enrichment, recommendation, received,
-                                              audit)
+                                              audit, state)
         self._execute_auto(new_runs)
         for listener in self.listeners:
             try:
@@ -141,13 +146,18 @@ class Triage:
         }))
         return recommendation
 
+    async def _state_before(self, incident: Incident) -> _StateBefore:
+        usage, runs, approvals = await asyncio.gather(
+            self._decider.usage(), self._store.runs.for_incident(incident.id),
+            self._store.approvals.for_incident(incident.id))
+        return _StateBefore(usage, {r.idempotency_key: r for r in runs}, approvals)
+
     async def _decide(self, incident: Incident, enrichment: Enrichment,
                       recommendation: Recommendation, received: datetime,
-                      audit: list) -> tuple[IncidentRecord, list[ActionRun]]:
+                      audit: list, state: _StateBefore) -> tuple[IncidentRecord, list[ActionRun]]:
         policy = self._decider.policy
-        usage = await self._decider.usage()
+        usage, existing = state.usage, state.runs
         targets = known_targets(incident, enrichment)
-        existing = {r.idempotency_key: r for r in await self._store.runs.for_incident(incident.id)}
 
         runs: list[ActionRun] = []
         new_runs: list[ActionRun] = []
@@ -176,10 +186,9 @@ class Triage:
                     status="pending", expires_at=now + policy.approvals.expires_after,
                 ))
 
-        earlier = await self._store.approvals.for_incident(incident.id)
         record = IncidentRecord(
             incident=incident, enrichment=enrichment, recommendation=recommendation,
-            runs=runs, approvals=approvals + earlier,
+            runs=runs, approvals=approvals + state.approvals,
             outcome=outcome_of(recommendation, runs), risk_score=risk_of(recommendation),
             mode=policy.mode, dry_run=policy.dry_run, received_at=received,
         )
@@ -208,6 +217,15 @@ class Triage:
                 self._executor.spawn(self._executor.execute(
                     run.id, from_statuses={RunStatus.PENDING}, actor="cordon (auto)",
                     dry_run=dry_run))
+
+
+@dataclass
+class _StateBefore:
+    """What the store said before this triage decided anything."""
+
+    usage: Usage
+    runs: dict[str, ActionRun]
+    approvals: list[Approval]
 
 
 def _verdict_entry(incident: Incident, run: ActionRun) -> tuple[str, str, str | None, dict]:

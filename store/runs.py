@@ -142,8 +142,11 @@ class RunRepository:
 
     async def transition(self, run_id: str,
                          from_statuses: Collection[RunStatus | str] | RunStatus | str,
-                         to: RunStatus | str, **fields: Any) -> ActionRun | None:
+                         to: RunStatus | str, *, session: AsyncSession | None = None,
+                         **fields: Any) -> ActionRun | None:
         """Move the run to `to` if its status is one of `from_statuses`; None if it was not.
+
+        With `session` the update joins the caller's transaction (say, with its audit event).
 
         Returns the updated run to the one caller whose UPDATE matched. `fields` set other
         columns in the same statement (`result=…`, `error=…`, `request=…`, `executed_at=…`).
@@ -168,8 +171,11 @@ class RunRepository:
             .values(**values)
             .returning(*action_runs.c)
         )
-        async with self._db.transaction() as session:
+        if session is not None:
             row = (await session.execute(statement)).first()
+        else:
+            async with self._db.transaction() as own:
+                row = (await own.execute(statement)).first()
         return run_of(row) if row is not None else None
 
     async def count_executed(self, action: str | None, since: datetime) -> int:

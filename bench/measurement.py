@@ -1,5 +1,11 @@
 """One bench run: for each database kind, the floor and then Cordon, under the same load.
 
+Each target is measured twice with the same client: one delivery at a time (`--paced`
+incidents, the next sent when the previous is answered: latency as one Sentinel automation
+rule sees it, and the time until an incident's `auto` actions are done) and then
+`--concurrency` deliveries in flight (`--requests` incidents: throughput, and latency under
+that load, where a request mostly waits for the CPU the others use).
+
 `measure(options)` returns every number as a dict (what `--json` writes); `main(argv)` is the
 command line behind `python -m bench`. PostgreSQL runs on fresh databases from
 `tests.pg.fresh_postgres_url()` (dropped afterwards) and is skipped, with a note in the table,
@@ -35,6 +41,7 @@ from bench.report import markdown, policy_table
 @dataclass(frozen=True)
 class Options:
     requests: int = 200
+    paced: int = 60
     concurrency: int = 8
     warmup: int = 10
     clicks: int = 50
@@ -72,10 +79,12 @@ async def measure_floor(url: str, folder: Path, options: Options) -> dict[str, A
         target = f"{floor.base}/api/incidents"
         await post_all(target, IncidentFeed(first_number=900_000).take(options.warmup),
                        concurrency=options.concurrency)
+        paced = await post_all(target, IncidentFeed(first_number=700_000).take(options.paced),
+                               concurrency=1, max_seconds=options.max_seconds)
         result = await post_all(target, IncidentFeed().take(options.requests),
                                 concurrency=options.concurrency,
                                 max_seconds=options.max_seconds)
-        return result.report()
+        return {**result.report(), "paced": paced.report()}
     finally:
         floor.stop()
 
@@ -88,6 +97,11 @@ async def measure_cordon(url: str, folder: Path, options: Options) -> dict[str, 
         warm = await post_all(target, IncidentFeed(first_number=900_000).take(options.warmup),
                               concurrency=options.concurrency, token=INTAKE_TOKEN)
         await wait_settled(cordon.base, INTAKE_TOKEN, warm.ok)
+        paced = await post_all(target, IncidentFeed(first_number=700_000).take(options.paced),
+                               concurrency=1, token=INTAKE_TOKEN,
+                               max_seconds=options.max_seconds)
+        await wait_settled(cordon.base, INTAKE_TOKEN, paced.ok)
+        paced_executed = await arrival_to_executed(url, paced.ok)
         intake = await post_all(target, IncidentFeed().take(options.requests),
                                 concurrency=options.concurrency, token=INTAKE_TOKEN,
                                 max_seconds=options.max_seconds)
@@ -97,7 +111,8 @@ async def measure_cordon(url: str, folder: Path, options: Options) -> dict[str, 
         clicks = await measure_clicks(cordon.base, INTAKE_TOKEN, url, clicks=options.clicks,
                                       concurrency=options.click_concurrency,
                                       first_number=500_000)
-        return {"cordon_intake": intake.report(), "arrival_to_executed": executed,
+        return {"cordon_intake": {**intake.report(), "paced": paced.report()},
+                "arrival_to_executed": {**paced_executed, "loaded": executed},
                 "approval_clicks": clicks, "cordon_peak_rss_mb": cordon.peak_rss_mb()}
     except Exception as exc:
         raise RuntimeError(f"{exc}\n--- cordon log ---\n{cordon.tail()}") from exc
@@ -134,7 +149,8 @@ async def measure(options: Options, folder: Path) -> dict[str, Any]:
         if "skipped" not in result:
             result["policy"] = policy
         databases[kind] = result
-    return {"requests": options.requests, "concurrency": options.concurrency,
+    return {"requests": options.requests, "paced": options.paced,
+            "concurrency": options.concurrency,
             "clicks": options.clicks, "policy_iterations": options.policy_iterations,
             "cpus": os.cpu_count(), "python": platform.python_version(),
             "commit": _commit(), "policy": policy, "databases": databases}
@@ -145,6 +161,8 @@ def _parse(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
         prog="python -m bench", description="measure Cordon's intake, execution, approval "
         "clicks, policy evaluation and memory beside a bare handler, on SQLite and PostgreSQL")
     parser.add_argument("--requests", type=int, default=200, help="incidents per target")
+    parser.add_argument("--paced", type=int, default=60,
+                        help="incidents sent one at a time, for latency")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     parser.add_argument("--warmup", type=int, default=10, help="uncounted incidents first")
     parser.add_argument("--clicks", type=int, default=50, help="approval clicks to time")
@@ -163,7 +181,8 @@ def _parse(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     unknown = [k for k in kinds if k not in ("sqlite", "postgres")]
     if unknown or not kinds:
         parser.error(f"--databases takes sqlite and/or postgres, not {unknown or 'nothing'}")
-    options = Options(requests=args.requests, concurrency=args.concurrency, warmup=args.warmup,
+    options = Options(requests=args.requests, paced=args.paced,
+                      concurrency=args.concurrency, warmup=args.warmup,
                       clicks=args.clicks, click_concurrency=args.click_concurrency,
                       policy_iterations=args.policy_iterations, databases=kinds,
                       max_seconds=args.max_seconds)

@@ -324,7 +324,8 @@ def build_web_app(settings: Settings, *, with_bot: bool = True) -> web.Applicati
     app[RUNTIME_KEY] = runtime
     app[AUTH_KEY] = IntakeAuth(
         token=ensure_intake_token(settings.intake_token, settings.data_dir),
-        audience=settings.intake_audience, tenant_id=settings.tenant_id)
+        audience=settings.intake_audience, tenant_id=settings.tenant_id,
+        jwks_url=settings.intake_jwks_url)
 
     async def on_startup(app: web.Application) -> None:
         await runtime.start(with_bot=with_bot)

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # Intake authentication: a shared secret, or Entra ID tokens for an audience.
     intake_token: str = Field("", validation_alias="CORDON_INTAKE_TOKEN")
     intake_audience: str = Field("", validation_alias="CORDON_INTAKE_AUDIENCE")
+    # Where Entra ID's signing keys are read; the tenant's (or `common`'s) by default.
+    intake_jwks_url: str = Field("", validation_alias="CORDON_INTAKE_JWKS_URL")
     intake_max_bytes: int = Field(1_048_576, validation_alias="CORDON_INTAKE_MAX_BYTES")
 
     # Microsoft credentials. Any of these set means production: no sandbox.

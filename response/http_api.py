@@ -50,7 +50,7 @@ async def json_errors(request: web.Request, handler):
 
 
 async def post_incident(request: web.Request) -> web.Response:
-    request.app[AUTH_KEY].check(request.headers.get("Authorization"))
+    await request.app[AUTH_KEY].check(request.headers.get("Authorization"))
     content_type = request.content_type or ""
     if content_type and content_type not in ("application/json", "text/plain") \
             and not content_type.endswith("+json"):
@@ -65,7 +65,7 @@ async def post_incident(request: web.Request) -> web.Response:
 
 
 async def get_incident(request: web.Request) -> web.Response:
-    request.app[AUTH_KEY].check(request.headers.get("Authorization"))
+    await request.app[AUTH_KEY].check(request.headers.get("Authorization"))
     engine = request.app[ENGINE_KEY]
     result = await engine.get(request.match_info["incident_id"])
     return web.json_response(result.model_dump(mode="json"))

@@ -12,6 +12,7 @@ When no secret is configured, a random one is generated on first start and kept 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import os
 import secrets
@@ -53,7 +54,7 @@ class IntakeAuth:
             f"https://login.microsoftonline.com/{tenant_id or 'common'}/discovery/v2.0/keys")
         self._jwks: jwt.PyJWKClient | None = None
 
-    def check(self, header: str | None) -> str:
+    async def check(self, header: str | None) -> str:
         """Return who is calling ("shared-secret" or the token's app id) or raise Unauthorized."""
         if not header:
             raise Unauthorized("missing Authorization header; send `Authorization: Bearer "
@@ -65,14 +66,15 @@ class IntakeAuth:
         if self._token and hmac.compare_digest(token.encode(), self._token.encode()):
             return "shared-secret"
         if self._audience and token.count(".") == 2:
-            return self._check_jwt(token)
+            return await self._check_jwt(token)
         raise Unauthorized("the bearer token is not valid for this Cordon")
 
-    def _check_jwt(self, token: str) -> str:
+    async def _check_jwt(self, token: str) -> str:
         try:
             if self._jwks is None:
                 self._jwks = jwt.PyJWKClient(self._jwks_url, cache_keys=True, timeout=5)
-            key = self._jwks.get_signing_key_from_jwt(token)
+            # PyJWKClient fetches the keys with a blocking call (then caches them).
+            key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
             claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=self._audience,
                                 options={"require": ["exp", "aud", "iss"]})
         except jwt.ExpiredSignatureError as exc:

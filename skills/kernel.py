@@ -41,13 +41,10 @@ from azure.core.credentials_async import AsyncTokenCredential
 from semantic_kernel import Kernel
 from semantic_kernel.exceptions import FunctionExecutionException, KernelInvokeException
 from semantic_kernel.filters import FilterTypes
-from semantic_kernel.filters.auto_function_invocation.auto_function_invocation_context import (
-    AutoFunctionInvocationContext,
-)
 from semantic_kernel.filters.functions.function_invocation_context import (
     FunctionInvocationContext,
 )
-from semantic_kernel.functions import FunctionResult, KernelArguments
+from semantic_kernel.functions import KernelArguments
 
 from core.ports import Authorizer
 from core.settings import Settings
@@ -71,10 +68,10 @@ from skills.lookups.identity import IdentityLookups
 from skills.lookups.mail import MailLookups
 from skills.lookups.threat_intel import ThreatIntelLookups
 from skills.lookups.watchlists import WatchlistLookups
+from skills.tool_guard import READ_ONLY_PLUGINS, refuse_acting_tools
 
 log = structlog.get_logger(__name__)
 
-READ_ONLY_PLUGINS = ("Identity", "Devices", "ThreatIntel", "Watchlists", "Mail", "Apps")
 ACTION_PLUGINS = ("IdentityResponse", "DeviceResponse", "NetworkResponse", "MailResponse",
                   "AppResponse", "ItsmResponse", "SentinelResponse")
 ACTIONS: dict[str, str] = {
@@ -194,7 +191,7 @@ def build_kernel(settings: Settings, authorizer: Authorizer, *,
     kernel.add_plugin(SentinelResponse(api, guard), plugin_name="SentinelResponse")
 
     kernel.add_filter(FilterTypes.FUNCTION_INVOCATION, _authorization_filter(guard))
-    kernel.add_filter(FilterTypes.AUTO_FUNCTION_INVOCATION, _model_tool_filter)
+    kernel.add_filter(FilterTypes.AUTO_FUNCTION_INVOCATION, refuse_acting_tools)
 
     return CordonSkills(
         kernel=kernel, graph=graph, api=api, credential=credential,
@@ -213,20 +210,6 @@ def _authorization_filter(guard: ActionGuard) -> Callable[..., Awaitable[None]]:
         await next(context)
 
     return action_authorization
-
-
-async def _model_tool_filter(context: AutoFunctionInvocationContext, next: Next) -> None:
-    plugin = context.function.plugin_name
-    if plugin in READ_ONLY_PLUGINS:
-        await next(context)
-        return
-    log.warning("model tool call refused", plugin=plugin, function=context.function.name)
-    context.function_result = FunctionResult(
-        function=context.function.metadata,
-        value=(f"Refused: {plugin}-{context.function.name} changes the tenant. A model may only "
-               f"call the read-only plugins {', '.join(READ_ONLY_PLUGINS)}."),
-    )
-    context.terminate = True
 
 
 def parameter_name(action: str, name: str) -> str:

@@ -44,7 +44,6 @@ from semantic_kernel.contents import ChatHistory
 from semantic_kernel.contents.function_call_content import FunctionCallContent
 from semantic_kernel.contents.function_result_content import FunctionResultContent
 from semantic_kernel.filters import FilterTypes
-from semantic_kernel.functions import FunctionResult
 
 from core.errors import CordonError
 from core.models import Enrichment, Incident, IncidentRecord, Recommendation
@@ -60,10 +59,10 @@ from skills.reasoning_model_output import (
 )
 from skills.reasoning_parameters import proposable_actions
 from skills.reasoning_prompt import question_messages, recommendation_messages
+from skills.tool_guard import READ_ONLY_PLUGINS, refuse_acting_tools
 
 log = structlog.get_logger(__name__)
 
-READ_ONLY_PLUGINS = ("Identity", "Devices", "ThreatIntel", "Watchlists", "Mail", "Apps")
 PROVIDERS = ("azure_openai", "openai")
 COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"
 RESULT_LIMIT = 2000
@@ -123,19 +122,6 @@ def read_only_kernel(source: Any) -> Kernel:
     kernel = Kernel(plugins=plugins)
     kernel.add_filter(FilterTypes.AUTO_FUNCTION_INVOCATION, refuse_acting_tools)
     return kernel
-
-
-async def refuse_acting_tools(context: Any, next: Any) -> None:
-    """Let a model's tool call through only to a read-only plugin."""
-    plugin = context.function.plugin_name
-    if plugin in READ_ONLY_PLUGINS:
-        await next(context)
-        return
-    log.warning("model tool call refused", plugin=plugin, function=context.function.name)
-    context.function_result = FunctionResult(
-        function=context.function.metadata,
-        value=f"Refused: {plugin}-{context.function.name} is not a read-only lookup. You can "
-              f"only look things up; the policy and people decide what is done.")
 
 
 def _tool_calls(history: ChatHistory) -> list[dict[str, Any]]:

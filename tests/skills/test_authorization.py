@@ -94,7 +94,6 @@ async def test_a_model_may_not_call_an_action_even_with_a_token(skills, authoriz
     context, answer = await _model_calls(skills, "IdentityResponse-disable_user", target=DANA,
                                          authorization=token)
 
-    assert context.terminate is True
     assert answer.startswith("Refused")
     assert authorizer.checked == []
     assert sandbox.tenant.user(DANA)["accountEnabled"] is True

@@ -136,8 +136,10 @@ async def test_audit_chain_verifies_and_names_a_changed_byte(cordon, database_ur
 
     async with cordon.runtime.store.db.session() as session:
         row = (await session.execute(text(
-            "SELECT seq, data_text FROM audit_events WHERE kind = 'action succeeded'"))).first()
-        changed = row.data_text.replace("isolate_device", "isolate_devicf", 1)
+            "SELECT seq, data_text FROM audit_events WHERE kind = 'action succeeded' "
+            "ORDER BY seq"))).first()
+        changed = row.data_text.replace('"run_id"', '"run_iD"', 1)
+        assert changed != row.data_text and len(changed) == len(row.data_text)
         await session.execute(text("UPDATE audit_events SET data_text = :d WHERE seq = :s"),
                               {"d": changed, "s": row.seq})
         await session.commit()

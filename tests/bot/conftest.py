@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import socket
 import uuid
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from aiohttp.test_utils import TestServer
 
 from cards import MAX_CARD_BYTES, card_size, validate_card
 from core.settings import Settings
+from tests.pg import drop_postgres_database, fresh_postgres_url
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "shared" / "scenarios"
 POLICY = SCENARIOS / "policy.yaml"
@@ -309,6 +311,25 @@ class Cordon:
                 await asyncio.sleep(0.05)
 
 
+_POSTGRES: dict[Path, str] = {}
+
+
+@pytest.fixture(autouse=True)
+async def _database_for_the_test(tmp_path: Path):
+    """A fresh PostgreSQL database for the test when CORDON_TEST_DB=postgres (CI runs these
+    tests on both); restarts within the test find the same one."""
+    if os.environ.get("CORDON_TEST_DB") != "postgres":
+        yield
+        return
+    url = await fresh_postgres_url()
+    if url is None:
+        pytest.skip("no PostgreSQL answers on 127.0.0.1:5432")
+    _POSTGRES[tmp_path] = url
+    yield
+    _POSTGRES.pop(tmp_path, None)
+    await drop_postgres_database(url)
+
+
 async def start_cordon(tmp_path: Path, policy: Path = POLICY, *,
                        connector: FakeConnector | None = None, **settings: Any):
     """Cordon on a free port, and a fake connector (a new one unless given); returns the
@@ -325,7 +346,8 @@ async def start_cordon(tmp_path: Path, policy: Path = POLICY, *,
 
     port = free_port()
     values = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'cordon.db'}", "policy_path": policy,
+        "database_url": _POSTGRES.get(tmp_path) or f"sqlite+aiosqlite:///{tmp_path / 'cordon.db'}",
+        "policy_path": policy,
         "port": port, "data_dir": tmp_path, "intake_token": INTAKE_TOKEN, "sandbox_url": "",
         "client_id": "", "client_secret": "", "tenant_id": "", "use_managed_identity": False,
         "app_id": "", "app_password": "", "ai_provider": "",

@@ -104,6 +104,7 @@ def test_an_incident_card_is_approved_by_alex_after_adele_is_refused(
     assert refused.kind == "application/vnd.microsoft.error"
     note = teams.invoke_note(card_text)
     assert "Adele Vance is not a member of an approver group" in note, note
+    teams.screenshot(LOGS / "refused-click.png")
     user = cordon.tenant("/graph/v1.0/users/priya.natarajan@fabrikam.example"
                          "?$select=accountEnabled")
     assert user["accountEnabled"] is True

@@ -1,7 +1,7 @@
 """Throwaway PostgreSQL databases for tests, reusable by every test folder.
 
-    url = await fresh_postgres_url()      # "postgresql+asyncpg://postgres@127.0.0.1:5432/cordon_test_…"
-    ...                                   # None when no server answers
+    url = await fresh_postgres_url()   # postgresql+asyncpg://postgres@127.0.0.1:5432/cordon_test_…
+    ...                                # None when no server answers
     await drop_postgres_database(url)
 
 The server is the one of `CORDON_TEST_POSTGRES` (an admin URL, any of the postgresql://,

@@ -109,14 +109,29 @@ class ForbiddenEntities:
         return frozenset(tag.lower() for tag in self.device_tags)
 
     def range_of(self, address: str) -> IpNetwork | None:
-        """The forbidden range `address` lies in, or None (also for a string that is no IP)."""
-        if not self.ip_ranges or not address or not (address[0].isdigit() or ":" in address):
+        """The forbidden range `address` touches, or None (also for a string that is no IP).
+
+        `address` may be a prefix as well as an address: a prefix touches a forbidden range
+        when the two overlap (blocking 10.0.0.0/16 blocks 10.0.1.0/24 with it). An IPv4-mapped
+        IPv6 address (`::ffff:10.0.1.5`) is judged as the IPv4 address it carries.
+        """
+        text = address.strip() if isinstance(address, str) else ""
+        if not self.ip_ranges or not text:
             return None
         try:
-            ip = ipaddress.ip_address(address.strip())
-        except (ValueError, AttributeError):
+            network = _unmapped(ipaddress.ip_network(text, strict=False))
+        except ValueError:
             return None
-        return next((net for net in self.ip_ranges if ip in net), None)
+        return next((net for net in self.ip_ranges
+                     if net.version == network.version and net.overlaps(network)), None)
+
+
+def _unmapped(network: IpNetwork) -> IpNetwork:
+    """An IPv4-mapped IPv6 prefix (`::ffff:0:0/96` and narrower) as the IPv4 prefix it maps."""
+    mapped = getattr(network.network_address, "ipv4_mapped", None)
+    if mapped is None or network.prefixlen < 96:
+        return network
+    return ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}", strict=False)
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,8 @@ def _forbidden(policy: Policy, context: Mapping[str, Any]) -> list[tuple[str, st
     for address in sorted({target, *addresses} - {""}):
         network = forbidden.range_of(address)
         if network is not None:
-            found[f"{address} is inside {network}, in forbidden_entities.ip_ranges"] = (
+            where = "overlaps" if "/" in address else "is inside"
+            found[f"{address} {where} {network}, in forbidden_entities.ip_ranges"] = (
                 "forbidden_entities.ip_ranges")
 
     for device in devices:

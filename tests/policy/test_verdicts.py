@@ -323,3 +323,22 @@ def test_decision_converts_to_the_core_verdict(shared_policy, fabrikam, quiet):
 
     verdict = Verdict(**decision.as_dict())
     assert (verdict.verdict, verdict.approvers_required) == ("approval", 2)
+
+
+def test_prefix_that_covers_the_critical_subnet_is_never_blocked(shared_policy, fabrikam, quiet):
+    wider = shared_policy.decide(fabrikam.context("block_ip", "10.0.0.0/16"), quiet)
+    narrower = shared_policy.decide(fabrikam.context("block_ip", "10.0.1.128/25"), quiet)
+    everything = shared_policy.decide(fabrikam.context("block_ip", "0.0.0.0/0"), quiet)
+
+    assert (wider.verdict, narrower.verdict, everything.verdict) == ("denied",) * 3
+    assert wider.rules == ("forbidden_entities.ip_ranges",)
+    assert "10.0.0.0/16 overlaps 10.0.1.0/24" in wider.reasons[0]
+
+
+def test_critical_address_written_as_ipv4_mapped_ipv6_is_never_blocked(
+        shared_policy, fabrikam, quiet):
+    decision = shared_policy.decide(
+        fabrikam.context("block_ip", "::ffff:10.0.1.20", ip="::ffff:10.0.1.20"), quiet)
+
+    assert decision.verdict == "denied"
+    assert decision.rules == ("forbidden_entities.ip_ranges",)

@@ -29,6 +29,7 @@ _KINDS = {k.value.lower(): k for k in EntityKind}
 
 MAX_ENTITIES = 2000
 MAX_ALERTS = 1000
+MAX_NUMBER = 2**63 - 1  # numbers are stored as 64-bit integers
 
 
 def payload_hash(body: bytes) -> str:
@@ -117,10 +118,14 @@ def _number(value: Any, field: str) -> int | None:
     if isinstance(value, bool):
         raise InvalidIncident(f"`{field}` must be a whole number", field=field)
     try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidIncident(f"`{field}` must be a whole number, got {value!r}",
+        number = int(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidIncident(f"`{field}` must be a whole number, got {str(value)[:40]!r}",
                               field=field) from exc
+    if not 0 <= number <= MAX_NUMBER:
+        raise InvalidIncident(f"`{field}` must be a whole number from 0 to {MAX_NUMBER}",
+                              field=field)
+    return number
 
 
 def _str_list(value: Any, field: str) -> list[str]:
@@ -348,7 +353,7 @@ def _parse_graph(payload: dict[str, Any]) -> Incident:
         tactics.extend(t for t in alert.tactics if t not in tactics)
     return Incident(
         id=incident_id,
-        number=int(incident_id) if incident_id.isdigit() else None,
+        number=_graph_number(incident_id),
         title=title,
         description=_text(payload.get("description"), "description"),
         severity=_severity(payload.get("severity"), "severity"),
@@ -366,6 +371,13 @@ def _parse_graph(payload: dict[str, Any]) -> Incident:
         alerts=alerts,
         entities=_dedupe(entities),
     )
+
+
+def _graph_number(incident_id: str) -> int | None:
+    """A Graph incident's id doubles as its number when it is a plain decimal that fits."""
+    if not (incident_id.isascii() and incident_id.isdigit()) or len(incident_id) > 18:
+        return None
+    return int(incident_id)
 
 
 def _graph_product(source: str) -> str:

@@ -150,3 +150,20 @@ async def test_alerts_key_is_read_whatever_its_case(cordon):
     assert status == 201
     record = await cordon.engine.record(body["incident_id"])
     assert record.incident.alerts and record.incident.alert_count >= 1
+
+
+async def test_an_incident_number_that_is_no_number_gets_422_not_500(cordon):
+    for number in (1e400, 10**30, -1):  # JSON allows 1e400 (infinity) and any length of digits
+        payload = scenario("malware-workstation")
+        payload["object"]["properties"]["incidentNumber"] = number
+        status, body = await cordon.post(payload)
+        assert status == 422, (number, body)
+        assert "incidentNumber" in body["message"]
+    assert await _audit_count(cordon) == 0
+
+
+async def test_a_graph_id_of_odd_digits_is_triaged_without_a_number(cordon):
+    for incident_id in ("\u00b2", "9" * 5000):  # a superscript two; more digits than int() takes
+        status, body = await cordon.post({**GRAPH_INCIDENT, "id": incident_id})
+        assert status == 201, body
+        assert body["incident_number"] is None

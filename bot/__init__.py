@@ -47,23 +47,24 @@ class CordonBot:
         self.cards = cards
 
     async def handle(self, request: web.Request) -> web.Response:
-        if "application/json" not in (request.headers.get("Content-Type") or ""):
-            return _error(415, "unsupported_media_type",
-                          "send the activity as application/json")
-        try:
-            body = await request.json()
-            activity = Activity().deserialize(body) if isinstance(body, dict) else None
-        except Exception:
-            activity = None
-        if activity is None or not activity.type:
-            return _error(400, "invalid_activity",
-                          "the body is not a Bot Framework activity (JSON with a type)")
+        json_body = "application/json" in (request.headers.get("Content-Type") or "")
+        activity = await _activity(request) if json_body else None
 
+        # The token is checked before the body is judged: with an app id, a request without
+        # a valid token learns nothing but 401. A body that is no activity is checked against
+        # an empty one (no serviceUrl to match), then refused for what it is.
         try:
             authenticated = await self.auth.authenticate(
-                activity, request.headers.get("Authorization", ""))
+                activity or Activity(), request.headers.get("Authorization", ""))
         except Unauthorized as exc:
             return _error(401, exc.code, exc.message)
+
+        if not json_body:
+            return _error(415, "unsupported_media_type",
+                          "send the activity as application/json")
+        if activity is None:
+            return _error(400, "invalid_activity",
+                          "the body is not a Bot Framework activity (JSON with a type)")
 
         response = await self.adapter.process_activity(authenticated, activity,
                                                        self.handler.on_turn)
@@ -118,6 +119,16 @@ async def _on_turn_error(turn_context: TurnContext, error: Exception) -> None:
                 "Sorry, Cordon failed on that message; it is logged. Try again, or ask `help`.")
         except Exception:
             log.warning("bot turn error reply failed")
+
+
+async def _activity(request: web.Request) -> Activity | None:
+    """The request's activity, or None when the body is not JSON with a `type`."""
+    try:
+        body = await request.json()
+        activity = Activity().deserialize(body) if isinstance(body, dict) else None
+    except Exception:
+        return None
+    return activity if activity is not None and activity.type else None
 
 
 def _error(status: int, code: str, message: str) -> web.Response:

@@ -106,3 +106,22 @@ async def test_the_playground_needs_no_token_when_no_app_id_is_set(cordon):
     response = await cordon.teams.post(update(cordon))
 
     assert response.status in (200, 201)
+
+
+async def test_a_request_without_a_valid_token_gets_401_whatever_its_body(secured,
+                                                                          framework_key):
+    url = f"{secured.teams.base}/api/messages"
+    forged = f"Bearer {token(rsa_key(), secured.connector.url)}"
+    bodies = (("text/plain", b"hello"), ("application/json", b"{not json"),
+              ("application/json", b'{"text": "no type"}'))
+
+    for content_type, body in bodies:
+        for authorization in ({}, {"Authorization": forged}):
+            headers = {"Content-Type": content_type, **authorization}
+            async with secured.http.post(url, data=body, headers=headers) as response:
+                assert response.status == 401, (headers, body)
+
+    valid = f"Bearer {token(framework_key, secured.connector.url)}"
+    async with secured.http.post(url, data=b"{not json", headers={
+            "Content-Type": "application/json", "Authorization": valid}) as response:
+        assert response.status == 400

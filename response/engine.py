@@ -111,6 +111,9 @@ class ResponseEngine:
             payload = json.loads(body)
         except (UnicodeDecodeError, ValueError) as exc:
             raise InvalidJson(f"the body is not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise InvalidJson("the body is not valid JSON Cordon can read: it is nested too "
+                              "deeply") from exc
         incident = parse_incident(payload)
         record, duplicate = await self.triage.run(incident, payload_hash(body))
         if duplicate:

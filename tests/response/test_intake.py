@@ -167,3 +167,10 @@ async def test_a_graph_id_of_odd_digits_is_triaged_without_a_number(cordon):
         status, body = await cordon.post({**GRAPH_INCIDENT, "id": incident_id})
         assert status == 201, body
         assert body["incident_number"] is None
+
+
+async def test_json_nested_too_deeply_gets_400_not_500(cordon):
+    status, body = await cordon.post(None, raw=b"[" * 200_000)
+    assert status == 400, body
+    assert body["error"] == "invalid_json"
+    assert "nested too deeply" in body["message"]

@@ -22,6 +22,11 @@ from skills.lookups.identity import IdentityLookups
 from skills.odata import eq
 
 NSG_API_VERSION = "2023-09-01"
+# `latestDelivery.location` without case or underscores: Graph and its SDKs spell the values
+# both `inboxFolder` and `inbox_folder`. Any other place (unknown, others, on-premises) is
+# neither in the mailbox nor known to be out of it.
+_DELIVERED = frozenset({"inbox", "inboxfolder"})
+_REMOVED = frozenset({"deletedfolder", "junkfolder", "quarantine", "failed", "dropped"})
 
 
 class EffectProbe:
@@ -98,9 +103,11 @@ class EffectProbe:
                                                str(message.get("recipientEmailAddress", "")))
             if found is None:
                 return None
-            location = str((found.get("latestDelivery") or {}).get("location", "")).lower()
-            if location in ("inbox_folder", "inbox"):
+            location = _location(found)
+            if location in _DELIVERED:
                 return False
+            if location not in _REMOVED:
+                return None
         return True
 
     async def _analyzed_email(self, network_message_id: str,
@@ -122,3 +129,8 @@ class EffectProbe:
         page = await self._graph.send(self._graph.get_request(builder, top=999))
         remaining = {g.get("id") for g in page.get("value", [])}
         return not remaining.intersection(grant_ids)
+
+
+def _location(message: dict[str, Any]) -> str:
+    location = str((message.get("latestDelivery") or {}).get("location") or "")
+    return location.replace("_", "").lower()

@@ -5,8 +5,8 @@
 1. the action is unknown or not in `allowed_actions` (an inverse counts as allowed when its
    forward action is) → `denied`;
 2. any entity in the context is forbidden (`policy.context.entities` lists what is looked at:
-   the target, every user's principal name and groups, every address, every device's tags)
-   → `denied`, and the incident is escalated to humans;
+   the target and the host of a URL target, every user's principal name and groups, every
+   address, every device's tags) → `denied`, and the incident is escalated to humans;
 3. confidence below `escalate_below` → `escalated`;
 4. `mode: observe` → `observed` (its reasons say what the verdict would have been);
 5. any `requires_approval` rule matches (all of them are evaluated and named; the most
@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from policy import context as ctx
 from policy.breaker import Usage, tripped_breakers
@@ -121,7 +122,7 @@ def _forbidden(policy: Policy, context: Mapping[str, Any]) -> list[tuple[str, st
                 found[f"{who} is a member of {group}, in forbidden_entities.groups"] = (
                     "forbidden_entities.groups")
 
-    for address in sorted({target, *addresses} - {""}):
+    for address in sorted({target, _url_host(target), *addresses} - {""}):
         network = forbidden.range_of(address)
         if network is not None:
             where = "overlaps" if "/" in address else "is inside"
@@ -140,6 +141,16 @@ def _forbidden(policy: Policy, context: Mapping[str, Any]) -> list[tuple[str, st
         rule, reason = hits[0]
         hits[0] = (rule, f"{reason}: no automation may touch it, and humans take the incident")
     return hits
+
+
+def _url_host(value: str) -> str:
+    """The host of a URL (`http://10.0.1.20:8080/x` → `10.0.1.20`), or "" for anything else."""
+    if "://" not in value:
+        return ""
+    try:
+        return urlsplit(value).hostname or ""
+    except ValueError:
+        return ""
 
 
 def _confidence(context: Mapping[str, Any]) -> float | None:

@@ -342,3 +342,12 @@ def test_critical_address_written_as_ipv4_mapped_ipv6_is_never_blocked(
 
     assert decision.verdict == "denied"
     assert decision.rules == ("forbidden_entities.ip_ranges",)
+
+
+def test_url_on_a_critical_address_is_never_blocked(shared_policy, fabrikam, quiet):
+    decision = shared_policy.decide(
+        fabrikam.context("block_indicator", "http://10.0.1.20:8080/update.exe"), quiet)
+
+    assert decision.verdict == "denied"
+    assert decision.rules == ("forbidden_entities.ip_ranges",)
+    assert "10.0.1.20 is inside 10.0.1.0/24" in decision.reasons[0]

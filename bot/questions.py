@@ -78,7 +78,7 @@ class IncidentQuestions:
         if cited:
             lines.append("")
             lines.append("Evidence:")
-            lines.extend(f"- {e.id} ({plain(e.source, 60)}): {plain(e.fact, 240)}"
+            lines.extend(f"- {plain(e.id, 12)} ({plain(e.source, 60)}): {plain(e.fact, 240)}"
                          for e in cited[:EVIDENCE_LISTED])
             if len(cited) > EVIDENCE_LISTED:
                 lines.append(f"- and {len(cited) - EVIDENCE_LISTED} more")

@@ -93,3 +93,28 @@ async def test_a_question_about_no_known_incident_asks_which(cordon):
     reply = await cordon.teams.ask(ADELE, "why block 192.0.2.200?", conversation=PERSONAL)
 
     assert "Which incident" in reply.text
+
+
+async def test_evidence_a_model_named_cannot_become_a_link_in_the_answer():
+    from types import SimpleNamespace
+
+    from bot.questions import IncidentQuestions
+    from core.models import Evidence
+    from skills.reasoner import Answer
+    from tests.cards.conftest import finance_awaiting
+
+    record = finance_awaiting()
+    lure = "[Verify](https://evil.example/login)"
+    injected = Evidence(id=lure, source="graph.signIns", fact="signed in from Lagos")
+    record = record.model_copy(update={"recommendation": record.recommendation.model_copy(
+        update={"evidence": [*record.recommendation.evidence, injected]})})
+
+    async def answer(question, record):
+        return Answer(text="Because of the sign-ins.", evidence=[lure])
+
+    engine = SimpleNamespace(reasoner=SimpleNamespace(answer=answer))
+    questions = IncidentQuestions(engine=engine, store=None, posted_cards=None)
+
+    text = await questions.answer("why disable Priya?", record)
+
+    assert "](" not in text and "https://" not in text

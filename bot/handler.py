@@ -26,6 +26,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from bot.commands import Command, Question, parse
 from bot.conversation_ids import base_id, reference_of, thread_root
 from cards import help_card, message_card, pending_items, pending_list_card, policy_card
+from cards.untrusted_text import plain
 from core.errors import Forbidden
 
 log = structlog.get_logger(__name__)
@@ -119,7 +120,8 @@ class CordonHandler(TeamsActivityHandler):
         record = await self._engine.find(reference)
         if record is None:
             await turn_context.send_activity(
-                f"No incident {reference} has reached Cordon; check the number in Sentinel.")
+                f"No incident {plain(reference, 60)} has reached Cordon; check the number in "
+                "Sentinel.")
             return
         await self._cards.post_here(turn_context, record)
 

@@ -134,3 +134,10 @@ async def test_a_subscription_survives_a_restart(tmp_path):
     finally:
         for close in closers:
             await close()
+
+
+async def test_status_of_an_unknown_reference_does_not_echo_a_link(cordon):
+    reply = await cordon.teams.ask(ADELE, "status [Verify your account](https://evil.example/x)")
+
+    assert "No incident" in reply.text
+    assert "](" not in reply.text and "https://" not in reply.text

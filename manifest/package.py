@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "manifest.json"
 ICONS = ("color.png", "outline.png")
 PLACEHOLDER = "{{APP_ID}}"
-GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _FIXED_TIME = (2026, 1, 1, 0, 0, 0)
 
 log = structlog.get_logger(__name__)
@@ -38,7 +38,7 @@ class InvalidAppId(ValueError):
 
 def manifest_for(app_id: str, base_url: str | None = None) -> dict[str, Any]:
     """The manifest with the app id filled in and `base_url`'s host as a valid domain."""
-    if not GUID.match(app_id or ""):
+    if not GUID.fullmatch(app_id or ""):
         raise InvalidAppId(
             f"app id must be the bot's Microsoft app id, a GUID such as "
             f"00000000-0000-0000-0000-000000000000; got {app_id!r}"

@@ -74,7 +74,8 @@ def test_manifest_declares_a_conversational_bot_with_every_command_in_every_scop
 
 
 @pytest.mark.parametrize("app_id", ["", "cordon", "3f1c2b4a5d6e4f708a9b0c1d2e3f4a5b",
-                                    "{3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b}"])
+                                    "{3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b}",
+                                    "3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b\n"])
 def test_an_app_id_that_is_not_a_guid_is_refused_with_what_is_expected(tmp_path, app_id):
     with pytest.raises(InvalidAppId, match="GUID such as 00000000-0000"):
         build_package(app_id, tmp_path / "cordon.zip", None)

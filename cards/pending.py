@@ -1,4 +1,4 @@
-"""The answer to `pending`: approvals still waiting, oldest deadline first.
+"""The answer to `pending`: approvals still waiting, newest first (latest deadline first).
 
 `pending_items(record, now)` picks an incident's open approvals (pending, not yet expired);
 `pending_list_card(items, now)` lists them with who has approved so far and when each expires.

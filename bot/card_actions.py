@@ -124,10 +124,8 @@ class CardActions:
         cited = set(answer.evidence) or set(run.proposed.evidence)
         evidence = [e for e in record.recommendation.evidence if e.id in cited]
         text = answer.text or run.proposed.rationale or record.recommendation.rationale
-        card = why_card(record, run, text, evidence)
-        card["actions"] = [*card.get("actions", []), execute(
-            "Back to the incident", "refresh", {"incident_id": record.incident.id})]
-        return card_response(card)
+        back = execute("Back to the incident", "refresh", {"incident_id": record.incident.id})
+        return card_response(why_card(record, run, text, evidence, actions=[back]))
 
     async def _refresh(self, turn_context: TurnContext, data: dict,
                        viewer: Viewer) -> AdaptiveCardInvokeResponse:

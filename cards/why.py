@@ -1,7 +1,9 @@
 """The answer to "Why?" on one action: the explanation, the verdict's reasons, the evidence.
 
 `answer_text` is what the explainer (a model or the built-in reasoner) wrote, and `evidence`
-the items it cites; both are untrusted and summarised to fit. The card carries no buttons.
+the items it cites; both are untrusted and summarised to fit. The card's only buttons are the
+`actions` the caller gives (a way back to the incident card); they count towards the 28 KB and
+are left out of the minimal card.
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ from core.models import ActionRun, Evidence, IncidentRecord
 
 
 def why_card(
-    record: IncidentRecord, run: ActionRun, answer_text: str, evidence: Sequence[Evidence]
+    record: IncidentRecord,
+    run: ActionRun,
+    answer_text: str,
+    evidence: Sequence[Evidence],
+    *,
+    actions: Sequence[Element] = (),
 ) -> Element:
     return fitted(
-        lambda detail: _render(record, run, answer_text, evidence, detail),
-        lambda: _render(record, run, answer_text, [], _MINIMAL),
+        lambda detail: _render(record, run, answer_text, evidence, detail, actions),
+        lambda: _render(record, run, answer_text, [], _MINIMAL, ()),
         kind="why",
     )
 
@@ -41,6 +48,7 @@ def _render(
     answer_text: str,
     evidence: Sequence[Evidence],
     detail: Detail,
+    actions: Sequence[Element],
 ) -> Element:
     number = record.incident.number
     target = plain(run.proposed.target, detail.entity_chars * 2)
@@ -64,4 +72,5 @@ def _render(
         body.append(adaptive.facts(pairs))
     if more:
         body.append(adaptive.text(and_more(more, "evidence item").capitalize(), subtle=True))
-    return adaptive.adaptive_card(body, fallback_text=plain(question, 200))
+    return adaptive.adaptive_card(body, actions=list(actions) or None,
+                                  fallback_text=plain(question, 200))

@@ -281,3 +281,17 @@ async def test_why_explains_the_action_with_its_evidence(cordon):
     assert "Why disable user priya.natarajan@fabrikam.example?" in text
     assert "graph.signIns" in text
     assert "refresh" in {a["verb"] for a in card_actions(answer)}
+
+
+async def test_why_fits_in_28_kb_even_for_an_incident_with_a_very_long_id(cordon):
+    await subscribed(cordon)
+    payload = scenario(FINANCE)
+    payload["object"]["id"] += "/" + "\u00e9" * 5_000  # six bytes each, escaped
+    result = await cordon.incident(payload)
+    posted = await posted_card(cordon, 4522)
+    disable = next(a for a in result["actions"] if a["action"] == "disable_user")
+
+    answer = await cordon.teams.click(ADELE, "why", {"run_id": disable["id"]},
+                                      card_activity_id=posted.activity_id)
+
+    assert "Why disable user priya.natarajan@fabrikam.example?" in card_text(answer)

@@ -17,7 +17,7 @@ Two filters guard the kernel:
   its `authorization` argument for exactly that action and target; otherwise
   `NotAuthorizedToAct` is raised and the function never starts. The plugin checks again inside.
 - AUTO_FUNCTION_INVOCATION: a model's tool call to anything but a read-only plugin is refused
-  (the tool result says so) and the automatic tool loop ends. A model may look, never act.
+  and the tool result says so (`skills.tool_guard`). A model may look, never act.
 
 `CordonSkills.execute(action, target, parameters, authorization=, dry_run=)` runs one action
 through `kernel.invoke`, so the filter runs. Parameter names may be camelCase as the APIs spell

@@ -12,14 +12,7 @@ from __future__ import annotations
 import ipaddress
 
 from core.models import Enrichment, IpFacts
-
-_INTERNAL_NETWORKS = tuple(
-    ipaddress.ip_network(cidr)
-    for cidr in (
-        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-        "127.0.0.0/8", "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10",
-    )
-)
+from skills.lookups.threat_intel import is_internal_address as private_address
 
 VPN_WATCHLIST = "KnownVPNEgress"
 
@@ -30,11 +23,10 @@ def is_internal_address(address: str, facts: IpFacts | None = None) -> bool:
         return True
 
     try:
-        parsed = ipaddress.ip_address(address.strip())
+        ipaddress.ip_address(address.strip())
     except ValueError:
         return True
-    return any(parsed in network for network in _INTERNAL_NETWORKS
-               if network.version == parsed.version)
+    return private_address(address)
 
 
 def vpn_egress_row(address: str, enrichment: Enrichment) -> dict | None:

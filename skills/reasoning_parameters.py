@@ -80,7 +80,8 @@ def still_delivered(network_message_id: str, enrichment: Enrichment) -> bool:
     if facts is None or not facts.found:
         return True
     latest = facts.message.get("latestDelivery") or {}
-    return normalized(str(latest.get("location") or "")) not in REMOVED_LOCATIONS
+    location = normalized(str(latest.get("location") or "")).replace("_", "")
+    return location not in REMOVED_LOCATIONS
 
 
 def campaign_messages(sender: str, incident: Incident, enrichment: Enrichment) -> list[dict]:

@@ -32,9 +32,11 @@ def is_internal_address(address: str) -> bool:
     198.51.100.0/24, 203.0.113.0/24), which are public addresses as far as Cordon is concerned.
     """
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(address.strip())
     except ValueError:
         return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:10.0.1.20 is 10.0.1.20
     return any(ip in network for network in INTERNAL_NETWORKS if network.version == ip.version)
 
 

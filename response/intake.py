@@ -5,7 +5,8 @@ The parser accepts the body the "Microsoft Sentinel incident" trigger hands a pl
 Microsoft Graph security incident (`displayName`, `alerts[].evidence[]`). It promises:
 
 - a wrong shape is refused with `InvalidIncident` naming the field that was wrong and what was
-  expected; nothing about the incident is stored by the parser;
+  expected, and so is a body nested more than `MAX_DEPTH` deep (alert custom details nested
+  that deep are dropped); nothing about the incident is stored by the parser;
 - entity kinds it does not know are kept (kind `Other`, their original kind in `raw_kind`);
 - keys are read case-insensitively where Sentinel is known to vary (`alerts` / `Alerts`);
 - every string is kept as data: nothing in a title or description is interpreted.
@@ -30,6 +31,7 @@ _KINDS = {k.value.lower(): k for k in EntityKind}
 MAX_ENTITIES = 2000
 MAX_ALERTS = 1000
 MAX_NUMBER = 2**63 - 1  # numbers are stored as 64-bit integers
+MAX_DEPTH = 64  # Sentinel and Graph bodies nest about ten deep; the record must serialize
 
 
 def payload_hash(body: bytes) -> str:
@@ -43,6 +45,7 @@ def parse_incident(payload: Any) -> Incident:
             f"expected a JSON object, got {type(payload).__name__}",
             expected="a Sentinel incident trigger body or a Graph security incident",
         )
+    _not_too_deep(payload)
 
     if isinstance(payload.get("object"), dict):
         return _parse_sentinel(payload["object"], "object")
@@ -57,6 +60,26 @@ def parse_incident(payload: Any) -> Incident:
                  "or `displayName` with `alerts` (Graph security incident)",
         found_keys=sorted(payload)[:20],
     )
+
+
+def _not_too_deep(payload: Any) -> None:
+    """Refuse a body nested deeper than the record and audit trail can be serialized."""
+    if _too_deep(payload):
+        raise InvalidIncident(f"the body nests objects and lists more than {MAX_DEPTH} deep; "
+                              "a Sentinel or Graph incident never does", max_depth=MAX_DEPTH)
+
+
+def _too_deep(value: Any) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            stack.extend((child, depth + 1) for child in children
+                         if isinstance(child, dict | list))
+    return False
 
 
 def _get(d: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -206,8 +229,8 @@ def _sentinel_alert(raw: Any, field: str) -> Alert:
         if isinstance(custom, str):
             try:
                 parsed = json.loads(custom)
-                details = parsed if isinstance(parsed, dict) else {}
-            except ValueError:
+                details = parsed if isinstance(parsed, dict) and not _too_deep(parsed) else {}
+            except (ValueError, RecursionError):
                 details = {}
         elif isinstance(custom, dict):
             details = custom

@@ -174,3 +174,32 @@ async def test_json_nested_too_deeply_gets_400_not_500(cordon):
     assert status == 400, body
     assert body["error"] == "invalid_json"
     assert "nested too deeply" in body["message"]
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+async def test_a_body_nested_hundreds_deep_gets_422_and_leaves_no_claim(cordon):
+    payload = scenario("malware-workstation")
+    payload["object"]["properties"]["relatedEntities"][0]["properties"]["x"] = "NESTED"
+    raw = json.dumps(payload).replace('"NESTED"', _nested(300)).encode()
+    status, body = await cordon.post(None, raw=raw)
+    assert status == 422, body
+    assert "deep" in body["message"]
+
+    status, body = await cordon.post(scenario("malware-workstation"))
+    assert status == 201, body
+    assert body["duplicate"] is False
+
+
+async def test_custom_details_nested_hundreds_deep_are_dropped_not_a_500(cordon):
+    payload = scenario("malware-workstation")
+    alert = payload["object"]["properties"]["alerts"][0]
+    props = alert.get("properties", alert)
+    props.setdefault("additionalData", {})["Custom Details"] = (
+        '{"x": ' + _nested(300) + "}")
+    status, body = await cordon.post(payload)
+    assert status == 201, body
+    record = await cordon.engine.record(body["incident_id"])
+    assert record.incident.alerts[0].custom_details == {}

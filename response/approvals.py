@@ -15,8 +15,9 @@ A decision counts only after every check below passes, in this order; each refus
 
 A rejection settles the approval at once. Approvals that reach the number of distinct approvers
 the rule asked for are granted by a conditional update (two replicas, one grant), the policy is
-asked again (a target may have become forbidden since), and the run is executed in the
-background: the caller gets its answer before the action has run.
+asked again (a target may have become forbidden since, or the policy switched to observe mode:
+anything but `auto` or `approval` stops the run), and the run is executed in the background:
+the caller gets its answer before the action has run.
 """
 
 from __future__ import annotations
@@ -198,7 +199,11 @@ class Approvals:
         return ApprovalOutcome(approval, run, f"approved by {names}, executing", executing=True)
 
     async def _recheck(self, run: ActionRun) -> str | None:
-        """Ask the policy again; a reason when the action may no longer run at all."""
+        """Ask the policy again; a reason when the action may no longer run at all.
+
+        Only `auto` and `approval` let an approved action run: `denied`, `escalated` and
+        `observed` (the policy was switched to observe mode since) stop it.
+        """
         record = await self._store.incidents.get_record(run.incident_id)
         if record is None:
             return None
@@ -206,7 +211,7 @@ class Approvals:
         verdict = self._decider.decide(record.incident, record.enrichment, record.recommendation,
                                        run.proposed, usage,
                                        known_targets(record.incident, record.enrichment))
-        if verdict.verdict in ("denied", "escalated"):
+        if verdict.verdict not in ("auto", "approval"):
             return "; ".join(verdict.reasons)
         return None
 

@@ -206,7 +206,7 @@ class Approvals:
         """
         record = await self._store.incidents.get_record(run.incident_id)
         if record is None:
-            return None
+            return "the incident's record is missing, so the policy cannot judge the action again"
         usage = await self._decider.usage()
         verdict = self._decider.decide(record.incident, record.enrichment, record.recommendation,
                                        run.proposed, usage,

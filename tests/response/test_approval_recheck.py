@@ -68,3 +68,23 @@ async def test_an_approval_granted_after_a_switch_to_observe_executes_nothing(
     run = await observe.runtime.store.runs.get(run_id)
     assert run.status.value == "denied", run.status
     assert await _dana_enabled(observe) is True
+
+
+async def test_an_approval_whose_incident_record_is_gone_executes_nothing(
+        tmp_path, open_cordon):
+    from sqlalchemy import delete
+
+    from store.tables import incidents
+
+    cordon = await open_cordon(variant(tmp_path, "mode: automate", "mode: orchestrate"), "a")
+    incident_id, run_id, approval = await _pending_disable(cordon)
+    async with cordon.runtime.store.db.transaction() as session:
+        await session.execute(delete(incidents).where(incidents.c.id == incident_id))
+
+    outcome = await _approve_by_all(cordon, approval)
+
+    assert not outcome.executing
+    assert "record is missing" in outcome.message
+    run = await cordon.runtime.store.runs.get(run_id)
+    assert run.status.value == "denied", run.status
+    assert await _dana_enabled(cordon) is True

@@ -14,10 +14,13 @@ not act, until they interact once, e.g. with `status <number>` or by clicking Wh
 
 from __future__ import annotations
 
+import asyncio
+
 from cards import Viewer
 from cards.context import MAX_REFRESH_USERS
 
 SEEN_USERS_CHECKED = 500
+DIRECTORY_LOOKUPS_AT_ONCE = 10
 
 
 class Approvers:
@@ -40,15 +43,18 @@ class Approvers:
         )
 
     async def teams_ids(self) -> tuple[str, ...]:
-        approvers: list[str] = []
-        others: list[str] = []
-        for user in await self._users.recent(SEEN_USERS_CHECKED):
-            if await self.is_approver(user.aad_object_id):
-                approvers.append(user.teams_id)
-            else:
-                others.append(user.teams_id)
-            if len(approvers) == MAX_REFRESH_USERS:
-                break
+        users = await self._users.recent(SEEN_USERS_CHECKED)
+        # The directory lookups are independent: ask several at a time, not one after another,
+        # and not all at once (Graph throttles bursts).
+        gate = asyncio.Semaphore(DIRECTORY_LOOKUPS_AT_ONCE)
+
+        async def approves(aad_object_id: str) -> bool:
+            async with gate:
+                return await self.is_approver(aad_object_id)
+
+        verdicts = await asyncio.gather(*(approves(u.aad_object_id) for u in users))
+        approvers = [u.teams_id for u, ok in zip(users, verdicts, strict=True) if ok]
+        others = [u.teams_id for u, ok in zip(users, verdicts, strict=True) if not ok]
         return tuple((approvers + others)[:MAX_REFRESH_USERS])
 
     async def _person(self, aad_object_id: str):

@@ -74,8 +74,9 @@ def incident_card(record: IncidentRecord, ctx: CardContext) -> Element:
 
 
 def status_card(record: IncidentRecord, ctx: CardContext | None = None) -> Element:
-    """The state of the incident, for the `status` command: as someone who may not act sees
-    it, with no approver buttons and no refresh. Without a context it is rendered as of now."""
+    """The state of the incident as someone who may not act sees it: no approver buttons, no
+    refresh (for places a button would mislead, such as a digest). Without a context it is
+    rendered as of now."""
     ctx = ctx or CardContext(now=datetime.now(UTC))
     shared = replace(ctx, viewer=Viewer(aad_object_id="", is_approver=False),
                      approver_user_ids=())

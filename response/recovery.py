@@ -53,8 +53,8 @@ class Recovery:
                 settled += await self._resume_pending(run)
             elif run.status == RunStatus.EXECUTING:
                 settled += await self._resume_executing(run)
-        for approval in await self._store.approvals.pending(limit=500):
-            if approval.expires_at <= datetime.now(UTC) and await self._approvals.expire(approval):
+        for approval in await self._store.approvals.expired(datetime.now(UTC)):
+            if await self._approvals.expire(approval):
                 settled += 1
                 if self._on_change:
                     run = await self._store.runs.get(approval.run_id)

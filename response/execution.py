@@ -10,8 +10,14 @@ plugin is invoked through the kernel with it. A 429 or 5xx is retried with expon
 that honours `Retry-After`; anything else fails the run with the API's reason. A run never
 executes again after success: a retry only happens inside the one claim.
 
-Before acting, the policy is asked again with the current breaker counts (`recheck`): an
-automatic run whose verdict is no longer `auto` is handed to a human instead of executed.
+An approved run is judged by the policy again before it is handed here (`approvals.py`); this
+module executes what it is given and judges nothing.
+
+Limitation: an automatic run is not judged again before it executes. Its verdict was decided
+with breaker counts read while enrichment was out, so incidents arriving together can each see
+a limit not yet reached and all run `auto`; a pause or a switch to observe mode does not stop
+`pending` runs the recovery sweep resumes either. A recheck here (hand the run to a human when
+its verdict is no longer `auto`) would close both.
 """
 
 from __future__ import annotations

@@ -175,14 +175,16 @@ async def _audit_export(settings: Settings, since: str | None, out: Path | None)
             start = start.replace(tzinfo=UTC)
 
     store = await Store.open(settings.effective_database_url)
-    stream = out.open("w", encoding="utf-8") if out else sys.stdout
+    stream = sys.stdout
     count = 0
     try:
+        if out:
+            stream = out.open("w", encoding="utf-8")
         async for event in store.audit.export(start):
             stream.write(json.dumps(event, default=str, separators=(",", ":")) + "\n")
             count += 1
     finally:
-        if out:
+        if stream is not sys.stdout:
             stream.close()
         await store.close()
     print(f"exported {count} audit records", file=sys.stderr)

@@ -11,7 +11,8 @@ A decision counts only after every check below passes, in this order; each refus
 5. the clicker is a member of one of the policy's `approver_groups`, looked up in Entra ID from
    their object id (never from anything the card or the message says);
 6. the clicker is not the person the action is aimed at;
-7. the clicker has not decided on this approval before (N approvals need N different people).
+7. the run still holds exactly the action the approval was asked for;
+8. the clicker has not decided on this approval before (N approvals need N different people).
 
 A rejection settles the approval at once. Approvals that reach the number of distinct approvers
 the rule asked for are granted by a conditional update (two replicas, one grant), the policy is
@@ -31,7 +32,6 @@ import structlog
 
 from core.errors import ApprovalRefused, Conflict
 from core.models import ActionRun, Approval, ApprovalDecision, RunStatus
-from response.decisions import known_targets
 
 log = structlog.get_logger(__name__)
 
@@ -55,10 +55,10 @@ class ApprovalOutcome:
 
 
 class Approvals:
-    def __init__(self, *, store, directory, decider, executor, policy_source) -> None:
+    def __init__(self, *, store, directory, recheck, executor, policy_source) -> None:
         self._store = store
         self._directory = directory
-        self._decider = decider
+        self._recheck_verdict = recheck
         self._executor = executor
         self._policy_source = policy_source
 
@@ -71,6 +71,7 @@ class Approvals:
         person = await self._approver(clicker_id)
         run = await self._store.runs.get(approval.run_id)
         self._not_own_account(run, person)
+        self._run_is_the_approved_action(run, approval)
 
         try:
             approval = await self._store.approvals.record_decision(approval.id, ApprovalDecision(
@@ -155,6 +156,13 @@ class Approvals:
         return person
 
     @staticmethod
+    def _run_is_the_approved_action(run: ActionRun, approval: Approval) -> None:
+        if not hmac.compare_digest(run.proposed.canonical_hash(), approval.action_hash):
+            raise ApprovalRefused(
+                "the action waiting for approval is no longer the one that was asked about; "
+                "refusing", approval_id=approval.id)
+
+    @staticmethod
     def _not_own_account(run: ActionRun | None, person: Person) -> None:
         if run is None:
             raise ApprovalRefused("the action behind this approval no longer exists")
@@ -166,7 +174,11 @@ class Approvals:
                 f"({run.proposed.action} on {run.proposed.target}); another approver must")
 
     async def _reject(self, approval: Approval, run: ActionRun, person: Person) -> ApprovalOutcome:
-        await self._store.approvals.set_status(approval.id, "pending", "rejected")
+        if not await self._store.approvals.set_status(approval.id, "pending", "rejected"):
+            # Another approver's grant (or the expiry sweep) settled it first.
+            current = await self._store.approvals.get(approval.id) or approval
+            return ApprovalOutcome(current, run, f"this approval is already {current.status}; "
+                                                 "your rejection came too late to count")
         updated = await self._store.runs.transition(
             run.id, {RunStatus.PENDING_APPROVAL}, RunStatus.REJECTED,
             error=f"rejected by {person.display_name}", updated_at=datetime.now(UTC))
@@ -204,13 +216,7 @@ class Approvals:
         Only `auto` and `approval` let an approved action run: `denied`, `escalated` and
         `observed` (the policy was switched to observe mode since) stop it.
         """
-        record = await self._store.incidents.get_record(run.incident_id)
-        if record is None:
-            return "the incident's record is missing, so the policy cannot judge the action again"
-        usage = await self._decider.usage()
-        verdict = self._decider.decide(record.incident, record.enrichment, record.recommendation,
-                                       run.proposed, usage,
-                                       known_targets(record.incident, record.enrichment))
+        verdict = await self._recheck_verdict.now(run)
         if verdict.verdict not in ("auto", "approval"):
             return "; ".join(verdict.reasons)
         return None

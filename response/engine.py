@@ -27,6 +27,7 @@ from response.intake import parse_incident, payload_hash
 from response.recovery import Recovery
 from response.rollback import Rollback
 from response.triage import Triage, outcome_of
+from response.verdict_recheck import VerdictRecheck
 
 log = structlog.get_logger(__name__)
 
@@ -47,17 +48,17 @@ class ResponseEngine:
         self._triaged_listeners: list[RecordListener] = []
 
         self.decider = Decider(store=store, policy_source=self._policy_now)
+        self.recheck = VerdictRecheck(store=store, decider=self.decider)
         self.executor = Executor(store=store, skills=skills, authorizer=self.authorizer,
-                                 max_attempts=settings.action_max_attempts)
+                                 recheck=self.recheck, max_attempts=settings.action_max_attempts)
         self.executor.on_run_finished(self._run_changed)
         self.triage = Triage(store=store, enricher=skills.enricher, reasoner=reasoner,
                              decider=self.decider, executor=self.executor, settings=settings)
         self.triage.listeners.append(self._triaged)
-        self.approvals = Approvals(store=store, directory=directory, decider=self.decider,
+        self.approvals = Approvals(store=store, directory=directory, recheck=self.recheck,
                                    executor=self.executor, policy_source=self._policy_now)
         self.rollback = Rollback(store=store, directory=directory, executor=self.executor,
-                                 policy_source=self._policy_now, decider=self.decider,
-                                 on_rolled_back=self._run_changed)
+                                 policy_source=self._policy_now, decider=self.decider)
         self.recovery = Recovery(store=store, executor=self.executor, approvals=self.approvals,
                                  skills=skills, policy_source=self._policy_now,
                                  lease=timedelta(seconds=settings.execution_lease_s),

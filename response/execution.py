@@ -13,11 +13,13 @@ executes again after success: a retry only happens inside the one claim.
 An approved run is judged by the policy again before it is handed here (`approvals.py`); this
 module executes what it is given and judges nothing.
 
-Limitation: an automatic run is not judged again before it executes. Its verdict was decided
-with breaker counts read while enrichment was out, so incidents arriving together can each see
-a limit not yet reached and all run `auto`; a pause or a switch to observe mode does not stop
-`pending` runs the recovery sweep resumes either. A recheck here (hand the run to a human when
-its verdict is no longer `auto`) would close both.
+Before an automatic run is claimed, the policy is asked again with the current counts
+(`verdict_recheck`): a limit used up since triage, a pause or observe mode hands the run to
+people (or stops it) instead of executing it. Undo runs were judged when they were asked for.
+
+Limitation: two automatic runs rechecked at the same moment on different replicas both see the
+count before either has executed, so a limit can be passed by the runs racing for its last
+place; the next run after them is held.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ RunListener = Callable[[ActionRun], Awaitable[None]]
 
 
 class Executor:
-    def __init__(self, *, store, skills, authorizer, max_attempts: int = 4,
+    def __init__(self, *, store, skills, authorizer, recheck=None, max_attempts: int = 4,
                  base_backoff_s: float = 0.5) -> None:
+        self._recheck = recheck
         self._store = store
         self._skills = skills
         self._authorizer = authorizer
@@ -71,7 +74,11 @@ class Executor:
 
     async def execute(self, run_id: str, *, from_statuses: set[RunStatus], actor: str,
                       dry_run: bool) -> ActionRun | None:
-        """Claim the run and execute it; None when another caller has it already."""
+        """Claim the run and execute it; None when another caller has it already, or when the
+        policy, asked again, no longer lets an automatic run go ahead on its own."""
+        if not await self._still_automatic(run_id, from_statuses):
+            return None
+
         now = datetime.now(UTC)
         async with self._store.db.transaction() as session:
             run = await self._store.runs.transition(
@@ -88,12 +95,29 @@ class Executor:
             return None
 
         finished = await self._attempt(run, actor=actor, dry_run=dry_run)
+        await self._notify(finished)
+        return finished
+
+    async def _still_automatic(self, run_id: str, from_statuses: set[RunStatus]) -> bool:
+        if self._recheck is None or from_statuses != {RunStatus.PENDING}:
+            return True
+        run = await self._store.runs.get(run_id)
+        if run is None or run.status != RunStatus.PENDING or run.inverse_of:
+            return True  # the claim decides; undo runs were judged when asked for
+        verdict = await self._recheck.now(run)
+        if verdict.verdict == "auto":
+            return True
+        moved = await self._recheck.hand_over(run, verdict)
+        if moved is not None:
+            await self._notify(moved)
+        return False
+
+    async def _notify(self, run: ActionRun) -> None:
         for listener in self._listeners:
             try:
-                await listener(finished)
+                await listener(run)
             except Exception:  # a listener (a card update) must not undo an execution
-                log.exception("run listener failed", run_id=finished.id)
-        return finished
+                log.exception("run listener failed", run_id=run.id)
 
     async def _attempt(self, run: ActionRun, *, actor: str, dry_run: bool) -> ActionRun:
         token = self._authorizer.mint(run.id, run.proposed.action, run.proposed.target)
@@ -132,6 +156,18 @@ class Executor:
             status = RunStatus.DRY_RUN if dry_run else RunStatus.SUCCEEDED
             return await self._finish(run, status, actor, attempts, outcome=outcome)
 
+    async def _mark_rolled_back(self, undo: ActionRun, actor: str, session) -> None:
+        """An undo that succeeded rolls its original back, whoever ran it (a click, recovery)."""
+        original = await self._store.runs.transition(
+            undo.inverse_of, {RunStatus.SUCCEEDED}, RunStatus.ROLLED_BACK, session=session,
+            updated_at=datetime.now(UTC))
+        if original is None:
+            return
+        await self._store.audit.append("action rolled back", actor, undo.incident_id, {
+            "run_id": original.id, "undo_run_id": undo.id, "action": original.proposed.action,
+            "target": original.proposed.target}, session=session)
+        log.info("action rolled back", run_id=original.id, undo_run_id=undo.id, actor=actor)
+
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None and retry_after >= 0:
             return min(float(retry_after), MAX_BACKOFF_S)
@@ -159,6 +195,8 @@ class Executor:
                 "attempts": attempts, "request": outcome.get("request"),
                 "response": outcome.get("response"), "error": error, "details": facts or {},
             }, session=session)
+            if updated is not None and status == RunStatus.SUCCEEDED and run.inverse_of:
+                await self._mark_rolled_back(run, actor, session)
         final = updated or run
         log.info(kind, run_id=run.id, action=run.proposed.action, target=run.proposed.target,
                  attempts=attempts, error=error)

@@ -48,6 +48,7 @@ class IntakeAuth:
     def __init__(self, *, token: str, audience: str = "", tenant_id: str = "",
                  jwks_url: str = "", issuers: tuple[str, ...] = ENTRA_ISSUERS) -> None:
         self._issuers = issuers
+        self._tenant_id = tenant_id
         self._token = token
         self._audience = audience
         self._jwks_url = jwks_url or (
@@ -86,4 +87,6 @@ class IntakeAuth:
         issuer = str(claims.get("iss", ""))
         if not issuer.startswith(self._issuers):
             raise Unauthorized("the token was not issued by Entra ID")
+        if self._tenant_id and str(claims.get("tid", "")).lower() != self._tenant_id.lower():
+            raise Unauthorized("the Entra ID token is from another tenant")
         return str(claims.get("appid") or claims.get("azp") or claims.get("sub") or "entra")

@@ -25,10 +25,8 @@ log = structlog.get_logger(__name__)
 
 
 class Rollback:
-    def __init__(self, *, store, directory, executor, policy_source, decider,
-                 on_rolled_back=None) -> None:
+    def __init__(self, *, store, directory, executor, policy_source, decider) -> None:
         self._decider = decider
-        self._on_rolled_back = on_rolled_back
         self._store = store
         self._directory = directory
         self._executor = executor
@@ -39,6 +37,9 @@ class Rollback:
         run = await self._store.runs.get(run_id) if run_id else None
         if run is None:
             raise ApprovalRefused(f"there is no action {run_id!r} to undo")
+        if run.inverse_of:
+            raise ApprovalRefused("this is itself an undo; Cordon does not undo an undo, redo "
+                                  "the action by hand if it is needed again")
         spec = resolve_action(run.proposed.action)
         if spec is None or not spec.reversible or not spec.inverse:
             raise ApprovalRefused(f"{run.proposed.action} cannot be undone by Cordon")
@@ -56,6 +57,10 @@ class Rollback:
         if person is None or not groups.intersection(person.groups):
             raise ApprovalRefused("only members of an approver group may undo an action "
                                   f"({', '.join(sorted(groups))})")
+        if run.proposed.target.lower() in {person.id.lower(), person.upn} - {""}:
+            raise ApprovalRefused(
+                f"{person.display_name} cannot undo an action aimed at their own account; "
+                "another approver must")
 
         parameters = dict((run.result or {}).get("inverse_parameters") or {})
         inverse = ProposedAction(
@@ -90,7 +95,7 @@ class Rollback:
         await self._store.audit.append("undo requested", person.display_name, run.incident_id, {
             "run_id": run.id, "undo_run_id": undo_run.id, "action": inverse.action,
             "target": inverse.target})
-        self._executor.spawn(self._execute(undo_run, run, person.display_name, policy.dry_run))
+        self._executor.spawn(self._execute(undo_run, person.display_name, policy.dry_run))
         return undo_run, f"undo requested by {person.display_name}, executing {inverse.action}"
 
     async def _policy_refusal(self, run: ActionRun, inverse: ProposedAction) -> str | None:
@@ -101,20 +106,11 @@ class Rollback:
         verdict = self._decider.decide(
             record.incident, record.enrichment, record.recommendation, inverse,
             await self._decider.usage(), known_targets(record.incident, record.enrichment))
-        if verdict.verdict in ("denied", "escalated"):
+        if verdict.verdict not in ("auto", "approval"):
             return "; ".join(verdict.reasons)
         return None
 
-    async def _execute(self, undo_run: ActionRun, original: ActionRun, actor: str,
-                       dry_run: bool) -> None:
-        finished = await self._executor.execute(undo_run.id, from_statuses={RunStatus.PENDING},
-                                                actor=actor, dry_run=dry_run)
-        if finished is not None and finished.status == RunStatus.SUCCEEDED:
-            rolled_back = await self._store.runs.transition(
-                original.id, {RunStatus.SUCCEEDED}, RunStatus.ROLLED_BACK,
-                updated_at=datetime.now(UTC))
-            await self._store.audit.append("action rolled back", actor, original.incident_id, {
-                "run_id": original.id, "undo_run_id": undo_run.id})
-            log.info("action rolled back", run_id=original.id, actor=actor)
-            if rolled_back and self._on_rolled_back:
-                await self._on_rolled_back(rolled_back)
+    async def _execute(self, undo_run: ActionRun, actor: str, dry_run: bool) -> None:
+        """Run the inverse; the executor rolls the original back when it succeeds."""
+        await self._executor.execute(undo_run.id, from_statuses={RunStatus.PENDING},
+                                     actor=actor, dry_run=dry_run)

@@ -34,6 +34,7 @@ from core.models import (
 )
 from policy import Usage
 from response.decisions import known_targets
+from response.verdict_recheck import approval_for
 
 log = structlog.get_logger(__name__)
 
@@ -179,12 +180,7 @@ class Triage:
             new_runs.append(run)
             audit.append(_verdict_entry(incident, run))
             if verdict.verdict == "approval":
-                approvals.append(Approval(
-                    id=str(uuid.uuid4()), run_id=run.id, incident_id=incident.id,
-                    action_hash=proposed.canonical_hash(),
-                    approvers_required=max(1, verdict.approvers_required),
-                    status="pending", expires_at=now + policy.approvals.expires_after,
-                ))
+                approvals.append(approval_for(run, verdict, now, policy))
 
         record = IncidentRecord(
             incident=incident, enrichment=enrichment, recommendation=recommendation,

@@ -34,18 +34,9 @@ from core.models import (
 )
 from policy import Usage
 from response.decisions import known_targets
-from response.verdict_recheck import approval_for
+from response.verdict_recheck import STATUS_FOR_VERDICT, approval_for
 
 log = structlog.get_logger(__name__)
-
-_STATUS_FOR_VERDICT = {
-    "auto": RunStatus.PENDING,
-    "approval": RunStatus.PENDING_APPROVAL,
-    "denied": RunStatus.DENIED,
-    "escalated": RunStatus.ESCALATED,
-    "observed": RunStatus.OBSERVED,
-}
-
 
 def idempotency_key(incident_id: str, proposed: ProposedAction) -> str:
     body = json.dumps([incident_id, proposed.action, proposed.target.lower(),
@@ -173,7 +164,7 @@ class Triage:
                                            usage, targets)
             run = ActionRun(
                 id=str(uuid.uuid4()), incident_id=incident.id, proposed=proposed,
-                verdict=verdict, status=_STATUS_FOR_VERDICT[verdict.verdict],
+                verdict=verdict, status=STATUS_FOR_VERDICT[verdict.verdict],
                 idempotency_key=key, updated_at=now,
             )
             runs.append(run)

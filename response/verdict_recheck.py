@@ -23,7 +23,8 @@ from response.decisions import known_targets
 
 log = structlog.get_logger(__name__)
 
-_STATUS = {
+STATUS_FOR_VERDICT = {
+    "auto": RunStatus.PENDING,
     "approval": RunStatus.PENDING_APPROVAL,
     "denied": RunStatus.DENIED,
     "escalated": RunStatus.ESCALATED,
@@ -59,7 +60,7 @@ class VerdictRecheck:
     async def hand_over(self, run: ActionRun, verdict: Verdict) -> ActionRun | None:
         """Move a `pending` automatic run to its new verdict's status; None if it had moved."""
         now = datetime.now(UTC)
-        status = _STATUS[verdict.verdict]
+        status = STATUS_FOR_VERDICT[verdict.verdict]
         async with self._store.db.transaction() as session:
             moved = await self._store.runs.transition(
                 run.id, {RunStatus.PENDING}, status, session=session, verdict=verdict,

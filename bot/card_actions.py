@@ -120,7 +120,7 @@ class CardActions:
             return card_response(error_card(f"there is no action {run_id!r} to explain"))
 
         question = f"why {run.proposed.action.replace('_', ' ')} {run.proposed.target}?"
-        answer = await self._engine.reasoner.answer(question, record)
+        answer = await self._engine.answer(question, record)
         cited = set(answer.evidence) or set(run.proposed.evidence)
         evidence = [e for e in record.recommendation.evidence if e.id in cited]
         text = answer.text or run.proposed.rationale or record.recommendation.rationale

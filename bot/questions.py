@@ -5,7 +5,7 @@ The incident is, in this order: the one whose card the message replies to (`repl
 the root of the channel thread it was written in); the one it names by number; the one it names
 by an entity (an address, a principal name, a host: `engine.find`); the newest incident naming
 a person it mentions by first or last name (`Dana`); else the incident of the newest card in
-this conversation. The answer is the engine's reasoner's (`reasoner.answer(question, record)`),
+this conversation. The answer is the engine's reasoner's (`engine.answer(question, record)`),
 followed by the evidence it cites (id, source, fact) and the records it read. Answering reads;
 it never approves, executes or changes anything, whatever the question says.
 """
@@ -67,7 +67,7 @@ class IncidentQuestions:
         return await self._engine.record(incident_id) if incident_id else None
 
     async def answer(self, question: str, record: IncidentRecord) -> str:
-        answer = await self._engine.reasoner.answer(question, record)
+        answer = await self._engine.answer(question, record)
         number = record.incident.number
         lines = [f"**Incident {number if number is not None else '?'}**: "
                  f"{plain(record.incident.title, 160)}", ""]

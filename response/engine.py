@@ -9,6 +9,7 @@ bot can update its card for everyone.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -28,10 +29,12 @@ from response.recovery import Recovery
 from response.rollback import Rollback
 from response.triage import Triage, outcome_of
 from response.verdict_recheck import VerdictRecheck
+from skills.explain import answer_question
 
 log = structlog.get_logger(__name__)
 
 RecordListener = Callable[[IncidentRecord], Awaitable[None]]
+ANSWER_WITHIN_S = 3.0
 
 
 class ResponseEngine:
@@ -176,6 +179,19 @@ class ResponseEngine:
         )
 
     # -- humans ---------------------------------------------------------------------------
+
+    async def answer(self, question: str, record: IncidentRecord, *,
+                     within: float = ANSWER_WITHIN_S):
+        """The reasoner's answer to a question about an incident, never an action. A model that
+        has not answered `within` seconds is replaced by the built-in explanation of the
+        record, so a click or a chat message is never left hanging past Teams' patience."""
+        try:
+            return await asyncio.wait_for(self.reasoner.answer(question, record), within)
+        except TimeoutError:
+            log.warning("answer timed out", incident_id=record.incident.id, within_s=within)
+            fallback = answer_question(question, record)
+            return fallback.model_copy(update={
+                "error": f"the model did not answer within {within:g} s"})
 
     async def decide(self, approval_id: str, action_hash: str, clicker_id: str,
                      decision: str) -> ApprovalOutcome:

@@ -112,7 +112,7 @@ async def test_evidence_a_model_named_cannot_become_a_link_in_the_answer():
     async def answer(question, record):
         return Answer(text="Because of the sign-ins.", evidence=[lure])
 
-    engine = SimpleNamespace(reasoner=SimpleNamespace(answer=answer))
+    engine = SimpleNamespace(answer=answer)
     questions = IncidentQuestions(engine=engine, store=None, posted_cards=None)
 
     text = await questions.answer("why disable Priya?", record)

@@ -3,6 +3,8 @@ runs, an approval stays bound to its action, and an undo finishes its original w
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from core.errors import ApprovalRefused, Unauthorized
@@ -96,3 +98,18 @@ async def test_an_entra_token_from_another_tenant_is_refused(monkeypatch):
 
     claims.update(tid="tenant-a", iss="https://login.microsoftonline.com/tenant-a/v2.0")
     assert await auth.check("Bearer a.b.c") == "entra"
+
+
+async def test_a_model_too_slow_to_answer_is_replaced_by_the_builtin_explanation(cordon):
+    status, result = await cordon.post(scenario("password-spray-ip"))
+    record = await cordon.engine.record(result["incident_id"])
+
+    async def never(question, record):
+        await asyncio.sleep(30)
+
+    cordon.engine.reasoner.answer = never
+    answer = await asyncio.wait_for(
+        cordon.engine.answer("why block 203.0.113.45?", record, within=0.2), timeout=5)
+    assert "203.0.113.45" in answer.text
+    assert answer.evidence, "the built-in explanation still names its evidence"
+    assert "did not answer" in answer.error

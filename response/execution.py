@@ -73,10 +73,10 @@ class Executor:
             await asyncio.wait(set(self._tasks), timeout=remaining)
 
     async def execute(self, run_id: str, *, from_statuses: set[RunStatus], actor: str,
-                      dry_run: bool) -> ActionRun | None:
+                      dry_run: bool, record=None) -> ActionRun | None:
         """Claim the run and execute it; None when another caller has it already, or when the
         policy, asked again, no longer lets an automatic run go ahead on its own."""
-        if not await self._still_automatic(run_id, from_statuses):
+        if not await self._still_automatic(run_id, from_statuses, record):
             return None
 
         now = datetime.now(UTC)
@@ -98,13 +98,14 @@ class Executor:
         await self._notify(finished)
         return finished
 
-    async def _still_automatic(self, run_id: str, from_statuses: set[RunStatus]) -> bool:
+    async def _still_automatic(self, run_id: str, from_statuses: set[RunStatus],
+                               record) -> bool:
         if self._recheck is None or from_statuses != {RunStatus.PENDING}:
             return True
         run = await self._store.runs.get(run_id)
         if run is None or run.status != RunStatus.PENDING or run.inverse_of:
             return True  # the claim decides; undo runs were judged when asked for
-        verdict = await self._recheck.now(run)
+        verdict = await self._recheck.now(run, record)
         if verdict.verdict == "auto":
             return True
         moved = await self._recheck.hand_over(run, verdict)

@@ -104,7 +104,7 @@ class Triage:
         recommendation = await self._recommend(incident, enrichment, audit)
         record, new_runs = await self._decide(incident, enrichment, recommendation, received,
                                               audit, state)
-        self._execute_auto(new_runs)
+        self._execute_auto(new_runs, record)
         for listener in self.listeners:
             try:
                 await listener(record)
@@ -197,13 +197,13 @@ class Triage:
                  outcome=record.outcome, actions=len(runs))
         return record, new_runs
 
-    def _execute_auto(self, runs: list[ActionRun]) -> None:
+    def _execute_auto(self, runs: list[ActionRun], record: IncidentRecord) -> None:
         dry_run = self._decider.policy.dry_run
         for run in runs:
             if run.status == RunStatus.PENDING:
                 self._executor.spawn(self._executor.execute(
                     run.id, from_statuses={RunStatus.PENDING}, actor="cordon (auto)",
-                    dry_run=dry_run))
+                    dry_run=dry_run, record=record))
 
 
 @dataclass

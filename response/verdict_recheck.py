@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from core.models import ActionRun, Approval, RunStatus, Verdict
+from core.models import ActionRun, Approval, IncidentRecord, RunStatus, Verdict
 from response.decisions import known_targets
 
 log = structlog.get_logger(__name__)
@@ -47,8 +47,11 @@ class VerdictRecheck:
         self._store = store
         self._decider = decider
 
-    async def now(self, run: ActionRun) -> Verdict:
-        record = await self._store.incidents.get_record(run.incident_id)
+    async def now(self, run: ActionRun, record: IncidentRecord | None = None) -> Verdict:
+        """The verdict on the run's action with today's counts; `record` spares a read when
+        the caller has the incident's record at hand (triage has just written it)."""
+        if record is None:
+            record = await self._store.incidents.get_record(run.incident_id)
         if record is None:
             return Verdict(verdict="denied", rules=["recheck"], reasons=[
                 "the incident's record is missing, so the policy cannot judge the action again"])

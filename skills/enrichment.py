@@ -140,8 +140,16 @@ class _Run:
             EntityKind.MAIL_MESSAGE: self.mail, EntityKind.CLOUD_APPLICATION: self.app,
         }
         handler = handlers.get(entity.kind)
-        if handler is not None and entity.key:
+        if handler is None or not entity.key:
+            return
+        try:
             await handler(entity)
+        except Exception as exc:  # an answer of an unexpected shape spoils one entity, not all
+            error = f"unexpected answer: {type(exc).__name__}: {exc}"
+            log.warning("lookup failed", lookup=f"{entity.raw_kind}.facts", entity=entity.key,
+                        error=error)
+            self.enrichment.failures.append(LookupFailure(
+                lookup=f"{entity.raw_kind}.facts", entity=entity.key, error=error))
 
     async def account(self, entity: Entity) -> None:
         key = entity.key

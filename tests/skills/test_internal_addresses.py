@@ -36,3 +36,31 @@ def test_removed_mail_is_not_purged_again_whatever_the_spelling(location, delive
         network_message_id="m1", recipient="sara.kim@fabrikam.example", found=True,
         message={"latestDelivery": {"location": location}})})
     assert still_delivered("m1", enrichment) is delivered
+
+
+async def test_a_malformed_answer_spoils_one_entity_not_the_enrichment():
+    from core.models import Entity, EntityKind, Incident
+    from core.settings import Settings
+    from skills.enrichment import Enricher
+
+    class ThreatIntel:
+        async def ip_reputation(self, address):
+            return {"classification": "malicious", "score": "very high"}  # not a number
+
+        async def host_reputation(self, host):
+            return {"classification": "neutral", "score": 0}
+
+    class Watchlists:
+        async def watchlist(self, name):
+            return {"items": []}
+
+    incident = Incident(id="i", title="t", entities=[
+        Entity(kind=EntityKind.IP, raw_kind="Ip", key="203.0.113.45"),
+        Entity(kind=EntityKind.URL, raw_kind="Url", key="contoso-pay.example"),
+    ])
+    enricher = Enricher({"ThreatIntel": ThreatIntel(), "Watchlists": Watchlists()},
+                        Settings(CORDON_ENRICHMENT_CACHE=0))
+    enrichment = await enricher.enrich(incident)
+
+    assert [f.entity for f in enrichment.failures] == ["203.0.113.45"]
+    assert enrichment.hosts["contoso-pay.example"].reputation == "neutral"

@@ -2,9 +2,10 @@
 
 `parse(text)` reads the text left after the @mention is removed. A command is its first word
 (`help`, `subscribe`, `pending`, `status 4521`, `policy`, `pause`, `resume`), in any case, with
-an optional leading slash. Anything else that reads as a question (a question mark, or a
-question word or `show`/`explain` first) is a `Question`; the rest is `Unknown`, which the bot
-answers with help rather than silence. Parsing never acts.
+an optional leading slash and words that add nothing (`pause automation`, `pending approvals`).
+Anything else that reads as a question (a question mark, or a question word or `show`/`explain`
+first) is a `Question`; the rest is `Unknown`, which the bot answers with help rather than
+silence. Parsing never acts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ _QUESTION_WORDS = frozenset({
     "why", "what", "who", "whom", "whose", "when", "where", "which", "how", "is", "are", "was",
     "were", "did", "does", "do", "can", "could", "should", "would", "will", "show", "explain",
     "tell", "list", "describe",
+})
+
+
+_FILLER = frozenset({
+    "automation", "approvals", "approval", "incidents", "incident", "cards", "please", "now",
+    "here", "the", "all", "list", "this", "chat", "channel", "again",
 })
 
 
@@ -44,11 +51,17 @@ def parse(text: str) -> Command | Question | Unknown:
     rest = words[1].strip() if len(words) > 1 else ""
 
     takes_argument = first == "status"
-    if first in COMMAND_NAMES and not cleaned.endswith("?") and (takes_argument or not rest):
-        return Command(first, rest)
+    if first in COMMAND_NAMES and not cleaned.endswith("?") and (
+            takes_argument or not rest or _only_filler(rest)):
+        return Command(first, rest if takes_argument else "")
     if _is_question(cleaned, first):
         return Question(cleaned)
     return Unknown(cleaned)
+
+
+def _only_filler(rest: str) -> bool:
+    """`pause automation`, `pending approvals please`: words that add nothing to a command."""
+    return all(word.lower().strip(".!,") in _FILLER for word in rest.split())
 
 
 def incident_number(text: str) -> int | None:

@@ -123,6 +123,7 @@ def _manifest(app_id: str, out: Path) -> int:
 
 async def _triage(settings: Settings, file: Path, policy_path: Path | None, wait: float) -> int:
     from core.errors import CordonError
+    from policy import PolicyError, load_policy
 
     if policy_path is not None:
         settings = settings.model_copy(update={"policy_path": policy_path})
@@ -130,6 +131,11 @@ async def _triage(settings: Settings, file: Path, policy_path: Path | None, wait
         body = file.read_bytes()
     except OSError as exc:
         print(f"error: cannot read {file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        load_policy(settings.policy_path)
+    except PolicyError as exc:
+        print(f"error: the policy {settings.policy_path} has mistakes:\n{exc}", file=sys.stderr)
         return 2
 
     async with Runtime.embedded(settings) as runtime:
@@ -238,8 +244,7 @@ class Runtime:
 
             self.bot = await build_bot(settings, self.engine, self.store)
         await self.engine.start()
-        if self.dispatcher is not None:
-            self.dispatcher.start()
+        self.dispatcher.start()
         log.info("cordon started", mode=self.policy.mode, dry_run=self.policy.dry_run,
                  sandbox=settings.sandbox_mode, database=self.store.db.dialect,
                  reasoner=getattr(self.reasoner, "name", "?"))
@@ -361,6 +366,14 @@ def build_web_app(settings: Settings, *, with_bot: bool = True) -> web.Applicati
 
 
 def serve(settings: Settings) -> int:
+    from policy import PolicyError, load_policy
+
+    try:
+        load_policy(settings.policy_path)
+    except PolicyError as exc:
+        print(f"Cordon did not start: the policy {settings.policy_path} has mistakes:\n{exc}",
+              file=sys.stderr)
+        return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_web_app(settings)
     token_at = ("CORDON_INTAKE_TOKEN" if settings.intake_token

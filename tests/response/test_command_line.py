@@ -112,3 +112,16 @@ async def test_audit_export_writes_json_lines_since_a_time(tmp_path):
     bad = await cli("audit", "export", "--since", "yesterday", tmp_path=tmp_path,
                     DATABASE_URL=db)
     assert bad.returncode == 2 and "ISO" in bad.stderr
+
+
+async def test_a_policy_with_mistakes_stops_cordon_with_them_listed(tmp_path):
+    broken = tmp_path / "policy.yaml"
+    broken.write_text("autonomous_response_policy:\n  allowed_actions: [Disable-AzureADUsr]\n")
+    done = await cli("triage", str(SCENARIOS / "password-spray-ip.json"), "--policy",
+                     str(broken), tmp_path=tmp_path)
+    assert done.returncode == 2
+    assert f"{broken}:2:" in done.stderr and "Disable-AzureADUser" in done.stderr
+
+    served = await cli(tmp_path=tmp_path, CORDON_POLICY=str(broken), PORT="0")
+    assert served.returncode == 2
+    assert "did not start" in served.stderr and f"{broken}:2:" in served.stderr

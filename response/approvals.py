@@ -14,11 +14,11 @@ A decision counts only after every check below passes, in this order; each refus
 7. the run still holds exactly the action the approval was asked for;
 8. the clicker has not decided on this approval before (N approvals need N different people).
 
-A rejection settles the approval at once. Approvals that reach the number of distinct approvers
-the rule asked for are granted by a conditional update (two replicas, one grant), the policy is
-asked again (a target may have become forbidden since, or the policy switched to observe mode:
-anything but `auto` or `approval` stops the run), and the run is executed in the background:
-the caller gets its answer before the action has run.
+A rejection settles the approval at once. On an approving click the policy is asked again: the
+number of distinct approvers is the larger of what the approval asked for and what the policy
+asks now, and anything but `auto` or `approval` (a target forbidden since, observe mode) stops
+the run. An approval with enough approvers is granted by a conditional update (two replicas,
+one grant) and the run executes in the background: the caller gets its answer first.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Literal
 import structlog
 
 from core.errors import ApprovalRefused, Conflict
-from core.models import ActionRun, Approval, ApprovalDecision, RunStatus
+from core.models import ActionRun, Approval, ApprovalDecision, RunStatus, Verdict
 
 log = structlog.get_logger(__name__)
 
@@ -90,13 +90,22 @@ class Approvals:
 
         if decision == "reject":
             return await self._reject(approval, run, person)
+
+        # The policy as it stands now decides how many people it takes: a rule raised to
+        # `approvers: 2` after the card went out still needs two.
+        verdict = await self._recheck_verdict.now(run)
+        required = approval.approvers_required
+        if verdict.verdict == "approval" and verdict.approvers_required > required:
+            required = verdict.approvers_required
+            await self._store.approvals.raise_required(approval.id, required)
+            approval = await self._store.approvals.get(approval.id) or approval
         approvals = [d for d in approval.decisions if d.decision == "approve"]
-        if len(approvals) < approval.approvers_required:
+        if len(approvals) < required:
             names = ", ".join(d.approver_name for d in approvals)
             return ApprovalOutcome(approval, run, (
-                f"approved by {names}; {len(approvals)} of {approval.approvers_required} "
+                f"approved by {names}; {len(approvals)} of {required} "
                 "approvals, waiting for another approver"))
-        return await self._grant(approval, run, person)
+        return await self._grant(approval, run, verdict)
 
     async def _existing(self, approval_id: str) -> Approval:
         approval = await self._store.approvals.get(approval_id) if approval_id else None
@@ -186,14 +195,15 @@ class Approvals:
         return ApprovalOutcome(approval, updated or run,
                                f"rejected by {person.display_name}; nothing will be done")
 
-    async def _grant(self, approval: Approval, run: ActionRun, person: Person) -> ApprovalOutcome:
+    async def _grant(self, approval: Approval, run: ActionRun,
+                     verdict: Verdict) -> ApprovalOutcome:
         if not await self._store.approvals.set_status(approval.id, "pending", "granted"):
             current = await self._store.approvals.get(approval.id) or approval
             return ApprovalOutcome(current, run, f"this approval is already {current.status}")
         approval = await self._store.approvals.get(approval.id) or approval
         names = ", ".join(d.approver_name for d in approval.decisions if d.decision == "approve")
 
-        recheck = await self._recheck(run)
+        recheck = None if verdict.verdict in ("auto", "approval") else "; ".join(verdict.reasons)
         if recheck is not None:
             await self._store.runs.transition(run.id, {RunStatus.PENDING_APPROVAL},
                                               RunStatus.DENIED, error=recheck,
@@ -210,16 +220,6 @@ class Approvals:
             actor=f"approved by {names}", dry_run=policy.dry_run))
         return ApprovalOutcome(approval, run, f"approved by {names}, executing", executing=True)
 
-    async def _recheck(self, run: ActionRun) -> str | None:
-        """Ask the policy again; a reason when the action may no longer run at all.
-
-        Only `auto` and `approval` let an approved action run: `denied`, `escalated` and
-        `observed` (the policy was switched to observe mode since) stop it.
-        """
-        verdict = await self._recheck_verdict.now(run)
-        if verdict.verdict not in ("auto", "approval"):
-            return "; ".join(verdict.reasons)
-        return None
 
 
 def _conflict_message(exc: Conflict, person: Person) -> str:

@@ -149,6 +149,15 @@ class ApprovalRepository:
             result = await session.execute(statement)
         return result.rowcount == 1
 
+    async def raise_required(self, approval_id: str, approvers_required: int) -> None:
+        """Ask a pending approval for more distinct approvers (never fewer)."""
+        statement = update(approvals).where(
+            approvals.c.id == approval_id, approvals.c.status == "pending",
+            approvals.c.approvers_required < approvers_required,
+        ).values(approvers_required=approvers_required)
+        async with self._db.transaction() as session:
+            await session.execute(statement)
+
     async def set_card(self, approval_id: str, conversation_id: str | None,
                        activity_id: str | None) -> None:
         async with self._db.transaction() as session:

@@ -113,3 +113,25 @@ async def test_a_model_too_slow_to_answer_is_replaced_by_the_builtin_explanation
     assert "203.0.113.45" in answer.text
     assert answer.evidence, "the built-in explanation still names its evidence"
     assert "did not answer" in answer.error
+
+
+async def test_a_rule_raised_to_four_eyes_after_the_card_went_out_still_needs_two(cordon,
+                                                                                  tmp_path):
+    from policy import load_policy
+    from tests.response.conftest import POLICY
+
+    status, result = await cordon.post(scenario("finance-impossible-travel"))
+    record = await cordon.engine.record(result["incident_id"])
+    approval = record.approvals[0]
+    assert approval.approvers_required == 1
+
+    raised = tmp_path / "policy.yaml"
+    raised.write_text(POLICY.read_text().replace(
+        '      condition: user.department == "Finance"\n',
+        '      condition: user.department == "Finance"\n      approvers: 2\n'))
+    cordon.engine._policy = load_policy(raised)  # as after a restart with the edited file
+
+    first = await cordon.engine.decide(approval.id, approval.action_hash, ALEX, "approve")
+    assert "1 of 2" in first.message and not first.executing
+    second = await cordon.engine.decide(approval.id, approval.action_hash, MEGAN, "approve")
+    assert second.executing

@@ -203,3 +203,20 @@ async def test_custom_details_nested_hundreds_deep_are_dropped_not_a_500(cordon)
     assert status == 201, body
     record = await cordon.engine.record(body["incident_id"])
     assert record.incident.alerts[0].custom_details == {}
+
+
+def test_the_sandbox_is_never_served_once_microsoft_credentials_are_set(tmp_path):
+    from app import build_web_app
+    from core.settings import Settings
+
+    def sandbox_routes(**credentials) -> list[str]:
+        settings = Settings(CORDON_DATA_DIR=str(tmp_path), CORDON_INTAKE_TOKEN="t",
+                            **credentials)
+        app = build_web_app(settings, with_bot=False)
+        return [r.canonical for r in app.router.resources() if "/sandbox" in r.canonical]
+
+    assert sandbox_routes(), "the offline default serves the sandbox tenant"
+    assert sandbox_routes(AZURE_CLIENT_ID="11111111-1111-1111-1111-111111111111",
+                          AZURE_TENANT_ID="f4b1c0de-5a1e-4c3b-9e7d-2b8a6c4d0e11",
+                          AZURE_CLIENT_SECRET="s") == []
+    assert sandbox_routes(CORDON_USE_MANAGED_IDENTITY="true") == []

@@ -135,3 +135,41 @@ async def test_a_rule_raised_to_four_eyes_after_the_card_went_out_still_needs_tw
     assert "1 of 2" in first.message and not first.executing
     second = await cordon.engine.decide(approval.id, approval.action_hash, MEGAN, "approve")
     assert second.executing
+
+
+async def test_an_undo_the_policy_wants_two_people_for_waits_for_the_second(tmp_path,
+                                                                           database_url):
+    import aiohttp
+
+    from tests.response.conftest import POLICY, Cordon, start_cordon
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY.read_text().replace(
+        "  requires_approval:\n",
+        "  requires_approval:\n    - action: unisolate_device\n      condition: 'true'\n"
+        "      approvers: 2\n", 1).replace("    - isolate_device\n",
+                                           "    - isolate_device\n    - unisolate_device\n", 1))
+    runner, base, app = await start_cordon(tmp_path, database_url, policy=policy)
+    try:
+        async with aiohttp.ClientSession() as session:
+            cordon = Cordon(base, session, app)
+            _, result = await cordon.post(scenario("malware-workstation"))
+            record = await cordon.settled(result["incident_id"])
+            isolate = next(a for a in record["actions"] if a["action"] == "isolate_device")
+
+            undo_run, message = await cordon.engine.undo(isolate["id"], ALEX)
+            assert undo_run.status == RunStatus.PENDING_APPROVAL and "1 of 2" in message
+            current = await cordon.engine.record(result["incident_id"])
+            approval = next(a for a in current.approvals if a.run_id == undo_run.id)
+            assert [c for c in await cordon.calls() if c["path"].endswith("/unisolate")] == []
+
+            with pytest.raises(ApprovalRefused, match="already decided"):
+                await cordon.engine.decide(approval.id, approval.action_hash, ALEX, "approve")
+            outcome = await cordon.engine.decide(approval.id, approval.action_hash, MEGAN,
+                                                 "approve")
+            assert outcome.executing
+            await cordon.engine.executor.drain()
+            original = await cordon.runtime.store.runs.get(isolate["id"])
+            assert original.status == RunStatus.ROLLED_BACK
+    finally:
+        await runner.cleanup()

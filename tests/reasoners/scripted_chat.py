@@ -95,3 +95,23 @@ class ScriptedChat:
 
     def offered_tools(self, request_index: int) -> list[str]:
         return [t["function"]["name"] for t in self.requests[request_index].get("tools") or []]
+
+
+DANA = "dana.rossi@fabrikam.example"
+
+
+def dana_answer(*actions: tuple[str, str], confidence: float = 0.93) -> dict:
+    """A model's answer about Dana's impossible travel, proposing `actions` (action, target)."""
+    return {
+        "actions": [{"action": action, "target": target,
+                     "rationale": f"{target} is used by an attacker [E1][E2]",
+                     "evidence": ["E1", "E2"]} for action, target in actions],
+        "confidence": confidence, "risk_score": 88,
+        "rationale": "Identity Protection rates Dana Rossi at high risk [E1]. She signed in "
+                     "from 203.0.113.77, a malicious address, 40 minutes after Milan [E2].",
+        "evidence": [
+            {"id": "E1", "source": "graph.riskyUsers", "fact": "riskLevel high", "entity": DANA},
+            {"id": "E2", "source": "graph.signIns",
+             "fact": "Milan 07:55 then Sao Paulo 08:35 UTC", "entity": DANA},
+        ],
+    }

@@ -20,11 +20,18 @@ from core.settings import Settings
 from skills.builtin_reasoner import BuiltinReasoner
 from skills.llm_reasoner import LlmReasoner, ReasonerConfigurationError
 from skills.reasoner import build_reasoner
-from tests.reasoners.scripted_chat import ScriptedChat, failure, hang, text, tool_call
+from tests.reasoners.scripted_chat import (
+    DANA,
+    ScriptedChat,
+    dana_answer,
+    failure,
+    hang,
+    text,
+    tool_call,
+)
 
 CATALOG = {"disable_user", "revoke_sessions", "isolate_device", "block_ip", "block_indicator",
            "purge_email", "revoke_app_consent", "close_incident", "create_ticket"}
-DANA = "dana.rossi@fabrikam.example"
 
 
 class RecordingLookups:
@@ -89,22 +96,6 @@ def incident_and_enrichment(scenario, enricher):
         incident = scenario(name)
         return incident, enricher.enrich(incident)
     return load
-
-
-def dana_answer(*actions: tuple[str, str], confidence: float = 0.93) -> dict:
-    return {
-        "actions": [{"action": action, "target": target,
-                     "rationale": f"{target} is used by an attacker [E1][E2]",
-                     "evidence": ["E1", "E2"]} for action, target in actions],
-        "confidence": confidence, "risk_score": 88,
-        "rationale": "Identity Protection rates Dana Rossi at high risk [E1]. She signed in "
-                     "from 203.0.113.77, a malicious address, 40 minutes after Milan [E2].",
-        "evidence": [
-            {"id": "E1", "source": "graph.riskyUsers", "fact": "riskLevel high", "entity": DANA},
-            {"id": "E2", "source": "graph.signIns",
-             "fact": "Milan 07:55 then Sao Paulo 08:35 UTC", "entity": DANA},
-        ],
-    }
 
 
 async def test_a_sound_answer_becomes_a_validated_recommendation(llm, chat,

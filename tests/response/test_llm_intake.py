@@ -6,26 +6,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from tests.reasoners.scripted_chat import ScriptedChat, text, tool_call
+from tests.reasoners.scripted_chat import DANA, ScriptedChat, dana_answer, text, tool_call
 from tests.response.conftest import Cordon, scenario, start_cordon
-
-DANA = "dana.rossi@fabrikam.example"
-
-
-def answer(*actions: tuple[str, str], confidence: float = 0.93) -> dict:
-    return {
-        "actions": [{"action": action, "target": target,
-                     "rationale": f"{target} is in an attacker's hands [E1][E2]",
-                     "evidence": ["E1", "E2"]} for action, target in actions],
-        "confidence": confidence, "risk_score": 90,
-        "rationale": "Identity Protection rates Dana Rossi at high risk [E1]; she signed in "
-                     "from a malicious address 40 minutes after Milan [E2].",
-        "evidence": [
-            {"id": "E1", "source": "graph.riskyUsers", "fact": "riskLevel high", "entity": DANA},
-            {"id": "E2", "source": "graph.signIns", "fact": "Milan then Sao Paulo",
-             "entity": DANA},
-        ],
-    }
 
 
 @pytest.fixture
@@ -46,7 +28,7 @@ async def llm_cordon(tmp_path, database_url, chat):
 
 
 async def test_a_sound_model_answer_is_judged_by_policy_and_executed(llm_cordon, chat):
-    chat.script(text(answer(("disable_user", DANA), ("revoke_sessions", DANA))))
+    chat.script(text(dana_answer(("disable_user", DANA), ("revoke_sessions", DANA))))
     status, result = await llm_cordon.post(scenario("impossible-travel-powershell"))
     assert status == 201, result
     assert result["recommendation"]["reasoner"] == "scripted-model"
@@ -61,7 +43,7 @@ async def test_a_sound_model_answer_is_judged_by_policy_and_executed(llm_cordon,
 
 
 async def test_a_model_obeying_the_injected_title_acts_on_nothing(llm_cordon, chat):
-    chat.script(text(answer(("disable_user", DANA),
+    chat.script(text(dana_answer(("disable_user", DANA),
                             ("disable_user", "breakglass01@fabrikam.example"),
                             ("block_ip", "10.0.1.5"), confidence=1.0)))
     status, result = await llm_cordon.post(scenario("prompt-injection-in-title"))
@@ -82,7 +64,7 @@ async def test_malformed_model_output_escalates(llm_cordon, chat):
 
 
 async def test_an_action_outside_the_catalog_escalates(llm_cordon, chat):
-    chat.script(text(answer(("wipe_device", "fab-lt-0193.corp.fabrikam.example"))))
+    chat.script(text(dana_answer(("wipe_device", "fab-lt-0193.corp.fabrikam.example"))))
     status, result = await llm_cordon.post(scenario("impossible-travel-powershell"))
     assert status == 201
     assert result["outcome"] == "escalated" and result["actions"] == []
@@ -93,7 +75,7 @@ async def test_a_model_tool_call_to_an_action_plugin_changes_nothing(llm_cordon,
     chat.script(
         tool_call("IdentityResponse-disable_user",
                   {"target": "olivia.grant@fabrikam.example", "authorization": "forged"}),
-        text(answer()),
+        text(dana_answer()),
     )
     status, result = await llm_cordon.post(scenario("impossible-travel-powershell"))
     assert status == 201

@@ -329,6 +329,17 @@ class TriageResult(BaseModel):
     actions: list[dict[str, Any]]
 
 
+class Accepted(BaseModel):
+    """What intake answers for an incident it has taken but not yet triaged (HTTP 202): the
+    triage result is then read at `GET /api/incidents/{id}?revision=…`."""
+
+    incident_id: str
+    incident_number: int | None
+    revision: str
+    duplicate: bool = False
+    status: Literal["triaging"] = "triaging"
+
+
 class IncidentRecord(BaseModel):
     """Everything Cordon knows about one incident: what cards, questions and `GET` show.
 

@@ -64,9 +64,13 @@ class Settings(BaseSettings):
     # How long a lookup's answer serves later incidents; 0 reads everything fresh.
     enrichment_cache_s: float = Field(30.0, validation_alias="CORDON_ENRICHMENT_CACHE")
     action_max_attempts: int = Field(4, validation_alias="CORDON_ACTION_MAX_ATTEMPTS")
-    # A run left `executing` longer than this by a stopped process is recovered.
+    # A run left `executing`, or an accepted incident left untriaged, longer than this by a
+    # stopped process is recovered.
     execution_lease_s: float = Field(60.0, validation_alias="CORDON_EXECUTION_LEASE")
     recovery_interval_s: float = Field(15.0, validation_alias="CORDON_RECOVERY_INTERVAL")
+    # Incidents accepted with `Prefer: respond-async` triaged at once in the background; the
+    # rest wait their turn in the database.
+    triage_concurrency: int = Field(4, ge=1, validation_alias="CORDON_TRIAGE_CONCURRENCY")
 
     # The reasoner: builtin unless a provider is configured.
     ai_provider: str = Field("", validation_alias="CORDON_AI_PROVIDER")

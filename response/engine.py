@@ -17,8 +17,8 @@ from typing import Any
 
 import structlog
 
-from core.errors import Forbidden, InvalidJson, NotFound
-from core.models import ActionRun, IncidentRecord, TriageResult
+from core.errors import CordonError, Forbidden, InvalidJson, NotFound
+from core.models import Accepted, ActionRun, Incident, IncidentRecord, TriageResult
 from policy import summary
 from response.approvals import ApprovalOutcome, Approvals
 from response.authorization import RunAuthorizer
@@ -65,7 +65,8 @@ class ResponseEngine:
         self.recovery = Recovery(store=store, executor=self.executor, approvals=self.approvals,
                                  skills=skills, policy_source=self._policy_now,
                                  lease=timedelta(seconds=settings.execution_lease_s),
-                                 on_change=self._run_changed)
+                                 on_change=self._run_changed,
+                                 resume_untriaged=self.resume_untriaged)
 
     # -- policy ---------------------------------------------------------------------------
 
@@ -109,20 +110,47 @@ class ResponseEngine:
 
     # -- intake ---------------------------------------------------------------------------
 
-    async def intake(self, body: bytes) -> TriageResult:
-        """Triage a raw request body; raises InvalidJson or InvalidIncident when malformed."""
-        try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InvalidJson(f"the body is not valid JSON: {exc}") from exc
-        except RecursionError as exc:
-            raise InvalidJson("the body is not valid JSON Cordon can read: it is nested too "
-                              "deeply") from exc
-        incident = parse_incident(payload)
-        record, duplicate = await self.triage.run(incident, payload_hash(body))
+    async def intake(self, body: bytes) -> TriageResult | Accepted:
+        """Triage a raw request body and answer once the verdicts are decided; raises
+        InvalidJson or InvalidIncident when malformed. A redelivery whose first delivery is
+        still being triaged elsewhere is answered with `Accepted`."""
+        incident, text = _incident_of(body)
+        record, duplicate = await self.triage.run(incident, payload_hash(body), text)
+        if record is None:
+            return _accepted(incident, duplicate)
         if duplicate:
             record = await self.record(incident.id) or record
         return self.result(record, duplicate=duplicate)
+
+    async def accept(self, body: bytes) -> TriageResult | Accepted:
+        """Store a raw request body and triage it in the background: `Accepted` at once, or
+        the triage result for a redelivery of an incident already triaged."""
+        incident, text = _incident_of(body)
+        record, duplicate = await self.triage.accept(incident, payload_hash(body), text)
+        if record is None:
+            return _accepted(incident, duplicate)
+        record = await self.record(incident.id) or record
+        return self.result(record, duplicate=True)
+
+    async def resume_untriaged(self) -> int:
+        """Triage, in the background, the deliveries a stopped process left untriaged."""
+        lease = timedelta(seconds=self.settings.execution_lease_s)
+        taken = 0
+        for delivery in await self.store.incidents.untriaged():
+            if not await self.store.incidents.take_over(delivery.incident_id, delivery.revision,
+                                                        lease=lease):
+                continue
+            try:
+                incident, _ = _incident_of(delivery.payload.encode())
+            except CordonError as exc:  # accepted by an older Cordon, refused by this one
+                log.error("untriaged incident cannot be read", incident_id=delivery.incident_id,
+                          error=str(exc))
+                continue
+            log.info("untriaged incident resumed", incident_id=incident.id,
+                     revision=incident.revision)
+            self.triage.in_background(incident, delivery.payload_hash)
+            taken += 1
+        return taken
 
     async def triage_payload(self, payload: Any) -> TriageResult:
         return await self.intake(json.dumps(payload).encode())
@@ -155,8 +183,18 @@ class ResponseEngine:
         matches = await self.store.incidents.find_by_entity(ref.lower())
         return await self.record(matches[0].incident.id) if matches else None
 
-    async def get(self, incident_id: str) -> TriageResult:
+    async def get(self, incident_id: str, revision: str | None = None) -> TriageResult | Accepted:
+        """The incident's current result; `Accepted` while that revision (by default the
+        latest received) is still being triaged."""
+        delivery = await self.store.incidents.delivery(incident_id, revision)
+        if delivery is None and revision is not None:
+            raise NotFound(f"no revision {revision!r} of incident {incident_id!r} has been "
+                           "received")
         record = await self.record(incident_id)
+        if delivery is not None and not delivery.triaged:
+            number = record.incident.number if record else None
+            return Accepted(incident_id=incident_id, incident_number=number,
+                            revision=delivery.revision)
         if record is None:
             raise NotFound(f"no incident {incident_id!r} has been received")
         return self.result(record)
@@ -231,4 +269,24 @@ class ResponseEngine:
 
     async def stop(self) -> None:
         await self.recovery.stop()
+        await self.triage.drain(timeout=10)
         await self.executor.drain(timeout=10)
+
+
+def _incident_of(body: bytes) -> tuple[Incident, str]:
+    """The incident in a raw body, and the body as text to keep; raises InvalidJson or
+    InvalidIncident when malformed."""
+    try:
+        text = body.decode(json.detect_encoding(body))
+        payload = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidJson(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidJson("the body is not valid JSON Cordon can read: it is nested too "
+                          "deeply") from exc
+    return parse_incident(payload), text
+
+
+def _accepted(incident: Incident, duplicate: bool) -> Accepted:
+    return Accepted(incident_id=incident.id, incident_number=incident.number,
+                    revision=incident.revision, duplicate=duplicate)

@@ -1,5 +1,8 @@
 """Recovery: finishing what a stopped process left half done, without doing anything twice.
 
+Incidents accepted but never triaged (their process died first) are triaged by whichever
+replica takes them over once their lease has run out (`resume_untriaged`, from the engine).
+
 Runs a process leaves behind are found by age (`updated_at` older than the execution lease):
 
 - `pending` runs (an `auto` verdict or an undo that never started) are executed now; the
@@ -34,7 +37,7 @@ log = structlog.get_logger(__name__)
 
 class Recovery:
     def __init__(self, *, store, executor, approvals, skills, policy_source,
-                 lease: timedelta, on_change=None) -> None:
+                 lease: timedelta, on_change=None, resume_untriaged=None) -> None:
         self._store = store
         self._executor = executor
         self._approvals = approvals
@@ -42,11 +45,12 @@ class Recovery:
         self._policy_source = policy_source
         self._lease = lease
         self._on_change = on_change
+        self._resume_untriaged = resume_untriaged
         self._task: asyncio.Task | None = None
 
     async def sweep(self) -> int:
         """One pass; returns how many runs or approvals it settled."""
-        settled = 0
+        settled = await self._resume_untriaged() if self._resume_untriaged else 0
         cutoff = datetime.now(UTC) - self._lease
         for run in await self._store.runs.stuck(cutoff):
             if run.status == RunStatus.PENDING:

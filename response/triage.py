@@ -1,10 +1,16 @@
 """Triage: one incident from intake to decided verdicts, persisted and audited.
 
-The pipeline: claim the incident (a redelivery of the same id and revision is answered with the
+The pipeline: claim the delivery (a redelivery of the same id and revision is answered with the
 stored record, and nothing is done twice), enrich its entities, ask the reasoner, ask the policy
-about each proposed action, then persist the runs, approvals and the record in one go and hand
-the `auto` runs to the executor in the background. The answer is returned once the verdicts
-are decided; automatic actions may still be executing then.
+about each proposed action, then persist the runs, approvals, the record and the delivery's
+"triaged" mark in one transaction and hand the `auto` runs to the executor in the background.
+
+`run` answers once the verdicts are decided; automatic actions may still be executing then.
+`accept` answers as soon as the delivery is stored and triages it in the background, a few at
+a time (`CORDON_TRIAGE_CONCURRENCY`). Either way the delivery's body is stored with the claim:
+a process that dies before the triage commits leaves it to a redelivery or to the recovery
+sweep (`in_background`), and only one triage of a delivery can ever commit. A background
+triage that fails is recorded as escalated, so a human sees it.
 
 Runs are keyed by an idempotency key over (incident, action, target, parameters): a later
 revision of the same incident that proposes the same action reuses the existing run.
@@ -13,13 +19,16 @@ revision of the same incident that proposes the same action reuses the existing 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 
 from core.models import (
     ActionRun,
@@ -63,6 +72,15 @@ def risk_of(recommendation: Recommendation) -> int:
     return recommendation.risk_score
 
 
+WAIT_FOR_OTHER_S = 10.0
+# Failures worth trying again later rather than escalating: the database or the network.
+TRANSIENT_ERRORS = (DBAPIError, OSError, TimeoutError)
+
+
+class _AlreadyTriaged(Exception):
+    """Another triage of the same delivery committed first; this one's writes are dropped."""
+
+
 class Triage:
     def __init__(self, *, store, enricher, reasoner, decider, executor, settings) -> None:
         self._store = store
@@ -71,18 +89,126 @@ class Triage:
         self._decider = decider
         self._executor = executor
         self._settings = settings
+        self._lease = timedelta(seconds=settings.execution_lease_s)
+        self._slots = asyncio.Semaphore(settings.triage_concurrency)
+        self._background: set[asyncio.Task] = set()
         self.listeners: list = []
 
-    async def run(self, incident: Incident, payload_digest: str) -> tuple[IncidentRecord, bool]:
-        """Triage an incident; returns (record, duplicate)."""
-        claimed = await self._store.incidents.claim(incident, payload_digest)
-        if not claimed:
-            record = await self._wait_for_record(incident.id)
+    async def run(self, incident: Incident, payload_digest: str,
+                  payload: str | None = None) -> tuple[IncidentRecord | None, bool]:
+        """Triage an incident and answer once its verdicts are decided: (record, duplicate).
+
+        A redelivery is answered with the record of the first delivery once that one is
+        triaged. If it is still being triaged elsewhere after WAIT_FOR_OTHER_S, the answer is
+        (None, True): the caller reads the result later."""
+        if await self._store.incidents.claim(incident, payload_digest, payload=payload,
+                                             lease=self._lease):
+            return await self._triage_claimed(incident, payload_digest), False
+        deadline = time.monotonic() + WAIT_FOR_OTHER_S
+        while True:
+            record = await self.triaged_record(incident.id, incident.revision)
             if record is not None:
                 log.info("incident duplicate", incident_id=incident.id, number=incident.number)
                 return record, True
-            log.warning("incident claim stale, triaging again", incident_id=incident.id)
+            if await self._store.incidents.take_over(incident.id, incident.revision,
+                                                     lease=self._lease):
+                log.warning("incident left untriaged by its claimer, triaging it",
+                            incident_id=incident.id)
+                return await self._triage_claimed(incident, payload_digest), False
+            if time.monotonic() > deadline:
+                return None, True
+            await asyncio.sleep(0.1)
 
+    async def accept(self, incident: Incident, payload_digest: str,
+                     payload: str) -> tuple[IncidentRecord | None, bool]:
+        """Take an incident and triage it in the background: (record, duplicate). A first
+        delivery answers (None, False) as soon as it is stored; a redelivery answers with the
+        record when its triage is done, else (None, True)."""
+        if await self._store.incidents.claim(incident, payload_digest, payload=payload,
+                                             lease=self._lease):
+            self.in_background(incident, payload_digest)
+            return None, False
+        return await self.triaged_record(incident.id, incident.revision), True
+
+    def in_background(self, incident: Incident, payload_digest: str) -> None:
+        """Triage a claimed (or taken over) delivery in the background, a few at a time."""
+        task = asyncio.ensure_future(self._background_triage(incident, payload_digest))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` s for background triages; the rest are left to recovery."""
+        if not self._background:
+            return
+        _, pending = await asyncio.wait(set(self._background), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1)
+
+    async def triaged_record(self, incident_id: str, revision: str) -> IncidentRecord | None:
+        """The incident's record once that revision's triage is done, else None."""
+        delivery = await self._store.incidents.delivery(incident_id, revision)
+        if delivery is None or not delivery.triaged:
+            return None
+        return await self._store.incidents.get_record(incident_id)
+
+    async def _background_triage(self, incident: Incident, payload_digest: str) -> None:
+        async with self._slots:
+            try:
+                await self._triage_claimed(incident, payload_digest)
+            except asyncio.CancelledError:
+                raise
+            except TRANSIENT_ERRORS:
+                log.exception("triage failed, left for the recovery sweep",
+                              incident_id=incident.id)
+            except Exception as exc:
+                log.exception("triage failed", incident_id=incident.id)
+                await self._escalate_failure(incident, payload_digest, exc)
+
+    async def _triage_claimed(self, incident: Incident, payload_digest: str) -> IncidentRecord:
+        """The pipeline, for a delivery this process holds. On failure the delivery is given
+        back at once, so a redelivery or the recovery sweep can take it."""
+        try:
+            return await self._pipeline(incident, payload_digest)
+        except _AlreadyTriaged:
+            log.info("incident triaged elsewhere first", incident_id=incident.id)
+            return await self._store.incidents.get_record(incident.id)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._store.incidents.release(incident.id, incident.revision)
+            raise
+
+    async def _escalate_failure(self, incident: Incident, payload_digest: str,
+                                exc: Exception) -> None:
+        """A background triage that broke is recorded as escalated, so it reaches a human and
+        the poller gets an answer. If even that cannot be written (the database is down), the
+        delivery stays untriaged and the recovery sweep tries again."""
+        recommendation = Recommendation(
+            confidence=0.0, risk_score=0, reasoner="cordon",
+            rationale="Cordon could not triage this incident; it is escalated to a human.",
+            error=f"{type(exc).__name__}: {exc}")
+        record = IncidentRecord(
+            incident=incident, enrichment=Enrichment(), recommendation=recommendation, runs=[],
+            outcome="escalated", risk_score=0, mode=self._decider.policy.mode,
+            dry_run=self._decider.policy.dry_run, received_at=datetime.now(UTC))
+        try:
+            async with self._store.db.transaction() as session:
+                if not await self._store.incidents.mark_triaged(incident.id, incident.revision,
+                                                                session=session):
+                    return
+                await self._store.incidents.save_record(record, session=session)
+                await self._store.audit.append_many([("incident triage failed", "cordon",
+                                                      incident.id, {
+                    "number": incident.number, "revision": incident.revision,
+                    "payload_sha256": payload_digest, "error": recommendation.error})],
+                    session=session)
+        except Exception:
+            log.exception("triage failure could not be recorded", incident_id=incident.id)
+            return
+        await self._tell_listeners(record)
+
+    async def _pipeline(self, incident: Incident, payload_digest: str) -> IncidentRecord:
         received = datetime.now(UTC)
         audit: list[tuple[str, str, str | None, dict]] = [
             ("incident received", "sentinel", incident.id, {
@@ -105,21 +231,15 @@ class Triage:
         record, new_runs = await self._decide(incident, enrichment, recommendation, received,
                                               audit, state)
         self._execute_auto(new_runs, record)
+        await self._tell_listeners(record)
+        return record
+
+    async def _tell_listeners(self, record: IncidentRecord) -> None:
         for listener in self.listeners:
             try:
                 await listener(record)
             except Exception:
-                log.exception("triage listener failed", incident_id=incident.id)
-        return record, False
-
-    async def _wait_for_record(self, incident_id: str) -> IncidentRecord | None:
-        """Another delivery (maybe on another replica) is triaging: wait for its record."""
-        for _ in range(100):
-            record = await self._store.incidents.get_record(incident_id)
-            if record is not None:
-                return record
-            await asyncio.sleep(0.1)
-        return None
+                log.exception("triage listener failed", incident_id=record.incident.id)
 
     async def _recommend(self, incident: Incident, enrichment: Enrichment,
                          audit: list) -> Recommendation:
@@ -188,6 +308,9 @@ class Triage:
         # Everything the triage decided is written at once: runs, approvals, the record and
         # its audit events stand or fall together.
         async with self._store.db.transaction() as session:
+            if not await self._store.incidents.mark_triaged(incident.id, incident.revision,
+                                                            session=session):
+                raise _AlreadyTriaged
             await self._store.runs.add_many(new_runs, session=session)
             for approval in approvals:
                 await self._store.approvals.add(approval, session=session)

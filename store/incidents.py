@@ -1,8 +1,14 @@
-"""Incidents as Cordon has seen them: first-delivery claims and the stored incident records.
+"""Incidents as Cordon has seen them: deliveries, their claims, and the stored incident records.
 
-`claim(incident, payload_hash)` is how redelivery is recognised: it inserts the pair
+`claim(incident, payload_hash, payload=…)` is how redelivery is recognised: it inserts the pair
 (incident id, revision) and answers True only to the one call that inserted it. The pair is
 the primary key, so two replicas receiving the same delivery at once get one True between them.
+
+A delivery is a small work queue of its own. The claim keeps the body and a lease (the time by
+which the claimer is presumed gone); the triage's own transaction marks it triaged with
+`mark_triaged`, which only one transaction can do. A delivery left untriaged past its lease (its
+process died, or gave it back with `release`) is listed by `untriaged` and taken by one replica
+with `take_over`, which renews the lease only if it had run out.
 
 A record is stored whole, as JSON, beside the columns it is looked up and listed by (id, number,
 revision, received_at, outcome) and the lower-cased keys of its entities and action targets, so
@@ -20,9 +26,11 @@ unique per workspace, so two workspaces feeding one Cordon could shadow each oth
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import ActionRun, Approval, Incident, IncidentRecord
@@ -39,21 +47,95 @@ def _entity_keys(record: IncidentRecord) -> set[str]:
     return {key.strip().lower() for key in keys if key and key.strip()}
 
 
+DEFAULT_LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One received revision of an incident, and whether its triage is done."""
+
+    incident_id: str
+    revision: str
+    payload_hash: str
+    received_at: datetime
+    triaged: bool
+    payload: str | None = None
+
+
 class IncidentRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._runs = RunRepository(db)
         self._approvals = ApprovalRepository(db)
 
-    async def claim(self, incident: Incident, payload_hash: str) -> bool:
-        """True for the first delivery of (incident.id, incident.revision), False after."""
+    async def claim(self, incident: Incident, payload_hash: str, *, payload: str | None = None,
+                    lease: timedelta = DEFAULT_LEASE) -> bool:
+        """True for the first delivery of (incident.id, incident.revision), False after. The
+        claimer holds the delivery for `lease`; `payload` is kept so that another replica can
+        triage it if the claimer dies first."""
+        now = utc_now()
         statement = self._db.insert(incident_deliveries).values(
             incident_id=incident.id, revision=incident.revision, payload_hash=payload_hash,
-            received_at=utc_now(),
+            received_at=now, payload=payload, lease_until=now + lease,
         ).on_conflict_do_nothing(index_elements=["incident_id", "revision"])
         async with self._db.transaction() as session:
             result = await session.execute(statement)
         return result.rowcount == 1
+
+    async def take_over(self, incident_id: str, revision: str, *,
+                        lease: timedelta = DEFAULT_LEASE) -> bool:
+        """Take an untriaged delivery whose lease ran out; True for the one caller that did."""
+        now = utc_now()
+        statement = update(incident_deliveries).where(
+            self._is(incident_id, revision), incident_deliveries.c.triaged_at.is_(None),
+            or_(incident_deliveries.c.lease_until.is_(None),
+                incident_deliveries.c.lease_until <= now),
+        ).values(lease_until=now + lease)
+        async with self._db.transaction() as session:
+            result = await session.execute(statement)
+        return result.rowcount == 1
+
+    async def release(self, incident_id: str, revision: str) -> None:
+        """Give an untriaged delivery back at once, for whoever comes next."""
+        statement = update(incident_deliveries).where(
+            self._is(incident_id, revision), incident_deliveries.c.triaged_at.is_(None),
+        ).values(lease_until=utc_now())
+        async with self._db.transaction() as session:
+            await session.execute(statement)
+
+    async def mark_triaged(self, incident_id: str, revision: str, *,
+                           session: AsyncSession) -> bool:
+        """In the triage's transaction: True if this triage is the one that finished it."""
+        result = await session.execute(update(incident_deliveries).where(
+            self._is(incident_id, revision), incident_deliveries.c.triaged_at.is_(None),
+        ).values(triaged_at=utc_now()))
+        return result.rowcount == 1
+
+    async def delivery(self, incident_id: str, revision: str | None = None) -> Delivery | None:
+        """That revision's delivery, or the incident's latest when `revision` is None."""
+        query = select(*_DELIVERY_COLUMNS).where(incident_deliveries.c.incident_id == incident_id)
+        if revision is not None:
+            query = query.where(incident_deliveries.c.revision == revision)
+        query = query.order_by(incident_deliveries.c.received_at.desc()).limit(1)
+        async with self._db.read() as session:
+            row = (await session.execute(query)).first()
+        return _delivery(row) if row else None
+
+    async def untriaged(self, limit: int = 50) -> list[Delivery]:
+        """Deliveries with a body that nobody is triaging: their lease ran out, oldest first."""
+        c = incident_deliveries.c
+        query = select(*_DELIVERY_COLUMNS, c.payload).where(
+            c.triaged_at.is_(None), c.payload.is_not(None),
+            or_(c.lease_until.is_(None), c.lease_until <= utc_now()),
+        ).order_by(c.received_at).limit(limit)
+        async with self._db.read() as session:
+            rows = (await session.execute(query)).all()
+        return [_delivery(row) for row in rows]
+
+    @staticmethod
+    def _is(incident_id: str, revision: str):
+        return and_(incident_deliveries.c.incident_id == incident_id,
+                    incident_deliveries.c.revision == revision)
 
     async def save_record(self, record: IncidentRecord, *,
                           session: AsyncSession | None = None) -> None:
@@ -148,3 +230,17 @@ class IncidentRepository:
             approvals.pop(a.id, a) for a in record.approvals
         ] + list(approvals.values())
         return record.model_copy(update={"runs": merged_runs, "approvals": merged_approvals})
+
+
+_DELIVERY_COLUMNS = (
+    incident_deliveries.c.incident_id, incident_deliveries.c.revision,
+    incident_deliveries.c.payload_hash, incident_deliveries.c.received_at,
+    incident_deliveries.c.triaged_at,
+)
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(incident_id=row.incident_id, revision=row.revision,
+                    payload_hash=row.payload_hash, received_at=row.received_at,
+                    triaged=row.triaged_at is not None,
+                    payload=getattr(row, "payload", None))

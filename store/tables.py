@@ -47,7 +47,11 @@ incident_deliveries = Table(
     Column("revision", String, nullable=False),
     Column("payload_hash", String(64), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
+    Column("payload", Text, nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("triaged_at", UtcDateTime, nullable=True),
     PrimaryKeyConstraint("incident_id", "revision"),
+    Index("ix_incident_deliveries_untriaged", "triaged_at", "lease_until"),
 )
 
 incidents = Table(

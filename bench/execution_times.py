@@ -47,6 +47,32 @@ async def wait_settled(base: str, token: str, samples: list[Sample],
     return True
 
 
+async def await_results(base: str, token: str, samples: list[Sample],
+                        timeout: float = 120.0) -> bool:
+    """For each delivery answered 202, poll its result (as Logic Apps would, but only after the
+    load, so polling does not load the server being timed) and keep it as the sample's answer.
+    True once every one has its result."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as session:
+        for sample in samples:
+            if sample.status != 202:
+                continue
+            url = (f"{base}/api/incidents/{quote(sample.answer['incident_id'], safe='/')}"
+                   f"?revision={quote(sample.answer['revision'], safe='')}")
+            while True:
+                async with session.get(url, headers=headers) as resp:
+                    body = await resp.json()
+                    status = resp.status
+                if status == 200:
+                    sample.answer = body
+                    break
+                if asyncio.get_running_loop().time() > deadline:
+                    return False
+                await asyncio.sleep(0.05)
+    return True
+
+
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,7 @@ class LoadResult:
 
     @property
     def ok(self) -> list[Sample]:
-        return [s for s in self.samples if s.status in (200, 201)]
+        return [s for s in self.samples if s.status in (200, 201, 202)]
 
     def report(self) -> dict[str, Any]:
         latencies = [s.latency_s * 1000 for s in self.ok]
@@ -50,10 +51,16 @@ class LoadResult:
 
 
 async def post_all(url: str, deliveries: list[Delivery], *, concurrency: int, token: str = "",
-                   max_seconds: float = 300.0) -> LoadResult:
+                   max_seconds: float = 300.0, prefer: str = "",
+                   after: Callable[[Sample], Awaitable[None]] | None = None) -> LoadResult:
+    """POST every delivery; `prefer` is sent as the `Prefer` header (`respond-async`).
+    `after(sample)` is awaited once a delivery is answered, before that worker sends its next
+    one (to let the server settle); its time is not counted in any latency."""
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    if prefer:
+        headers["Prefer"] = prefer
     queue: asyncio.Queue[Delivery] = asyncio.Queue()
     for delivery in deliveries:
         queue.put_nowait(delivery)
@@ -76,8 +83,11 @@ async def post_all(url: str, deliveries: list[Delivery], *, concurrency: int, to
                 answer = json.loads(text) if text else {}
             except ValueError:
                 answer = {"text": text[:500]}
-            samples.append(Sample(delivery, started_wall, latency, status,
-                                  answer if isinstance(answer, dict) else {}))
+            sample = Sample(delivery, started_wall, latency, status,
+                            answer if isinstance(answer, dict) else {})
+            samples.append(sample)
+            if after is not None:
+                await after(sample)
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=60)

@@ -1,10 +1,12 @@
 """One bench run: for each database kind, the floor and then Cordon, under the same load.
 
 Each target is measured twice with the same client: one delivery at a time (`--paced`
-incidents, the next sent when the previous is answered: latency as one Sentinel automation
-rule sees it, and the time until an incident's `auto` actions are done) and then
-`--concurrency` deliveries in flight (`--requests` incidents: throughput, and latency under
-that load, where a request mostly waits for the CPU the others use).
+incidents, the next sent once the previous one is settled, its triage done and its `auto`
+actions executed: the latency an incident meets on an idle Cordon, and the time until its
+`auto` actions are done) and then `--concurrency` deliveries in flight, sent back to back
+(`--requests` incidents: throughput, and latency under that load, where a request mostly waits
+for the CPU the others use). Cordon is measured both ways it can answer: with the verdicts
+(201), and with `Prefer: respond-async` (202 at once, the triage in the background).
 
 `measure(options)` returns every number as a dict (what `--json` writes); `main(argv)` is the
 command line behind `python -m bench`. PostgreSQL runs on fresh databases from
@@ -30,7 +32,7 @@ from typing import Any
 
 from bench.approval_clicks import measure_clicks
 from bench.bench_policy import write_bench_policy
-from bench.execution_times import arrival_to_executed, wait_settled
+from bench.execution_times import arrival_to_executed, await_results, wait_settled
 from bench.incidents import IncidentFeed
 from bench.load import post_all
 from bench.policy_timing import measure_policy
@@ -93,31 +95,53 @@ async def measure_cordon(url: str, folder: Path, options: Options) -> dict[str, 
     cordon = start_cordon(url, write_bench_policy(folder), folder)
     try:
         await cordon.wait_ready()
-        target = f"{cordon.base}/api/incidents"
-        warm = await post_all(target, IncidentFeed(first_number=900_000).take(options.warmup),
+        warm = await post_all(f"{cordon.base}/api/incidents",
+                              IncidentFeed(first_number=900_000).take(options.warmup),
                               concurrency=options.concurrency, token=INTAKE_TOKEN)
         await wait_settled(cordon.base, INTAKE_TOKEN, warm.ok)
-        paced = await post_all(target, IncidentFeed(first_number=700_000).take(options.paced),
-                               concurrency=1, token=INTAKE_TOKEN,
-                               max_seconds=options.max_seconds)
-        await wait_settled(cordon.base, INTAKE_TOKEN, paced.ok)
-        paced_executed = await arrival_to_executed(url, paced.ok)
-        intake = await post_all(target, IncidentFeed().take(options.requests),
-                                concurrency=options.concurrency, token=INTAKE_TOKEN,
-                                max_seconds=options.max_seconds)
-        settled = await wait_settled(cordon.base, INTAKE_TOKEN, intake.ok)
-        executed = await arrival_to_executed(url, intake.ok)
-        executed["settled"] = settled
+        # Answered with the verdicts (DESIGN's default), then accepted at once and triaged
+        # in the background (`Prefer: respond-async`): each one at a time, then N in flight.
+        answered = await _cordon_intake(cordon.base, options, prefer="", numbers=(700, 100))
+        accepted = await _cordon_intake(cordon.base, options, prefer="respond-async",
+                                        numbers=(600, 200))
+        executed = {}
+        for name, part in (("answered", answered), ("accepted", accepted)):
+            executed[name] = await arrival_to_executed(url, part.pop("paced_samples"))
+            executed[name]["loaded"] = await arrival_to_executed(url, part.pop("samples"))
         clicks = await measure_clicks(cordon.base, INTAKE_TOKEN, url, clicks=options.clicks,
                                       concurrency=options.click_concurrency,
                                       first_number=500_000)
-        return {"cordon_intake": {**intake.report(), "paced": paced.report()},
-                "arrival_to_executed": {**paced_executed, "loaded": executed},
+        return {"cordon_intake": answered, "cordon_accept": accepted,
+                "arrival_to_executed": executed["answered"],
+                "accepted_to_executed": executed["accepted"],
                 "approval_clicks": clicks, "cordon_peak_rss_mb": cordon.peak_rss_mb()}
     except Exception as exc:
         raise RuntimeError(f"{exc}\n--- cordon log ---\n{cordon.tail()}") from exc
     finally:
         cordon.stop()
+
+
+async def _cordon_intake(base: str, options: Options, *, prefer: str,
+                         numbers: tuple[int, int]) -> dict[str, Any]:
+    """One at a time, then N in flight, each load left to settle before the next starts."""
+    target = f"{base}/api/incidents"
+    settled_each: list[bool] = []
+
+    async def settle(sample) -> None:
+        ready = await await_results(base, INTAKE_TOKEN, [sample])
+        settled_each.append(ready and await wait_settled(base, INTAKE_TOKEN, [sample]))
+
+    paced = await post_all(target, IncidentFeed(first_number=numbers[0] * 1000).take(
+        options.paced), concurrency=1, token=INTAKE_TOKEN, max_seconds=options.max_seconds,
+        prefer=prefer, after=settle)
+    load = await post_all(target, IncidentFeed(first_number=numbers[1] * 1000).take(
+        options.requests), concurrency=options.concurrency, token=INTAKE_TOKEN,
+        max_seconds=options.max_seconds, prefer=prefer)
+    ready = await await_results(base, INTAKE_TOKEN, load.ok)
+    settled = await wait_settled(base, INTAKE_TOKEN, load.ok)
+    return {**load.report(), "paced": paced.report(),
+            "settled": all(settled_each) and ready and settled,
+            "paced_samples": paced.ok, "samples": load.ok}
 
 
 async def measure_database(kind: str, folder: Path, options: Options) -> dict[str, Any]:

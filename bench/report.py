@@ -27,45 +27,59 @@ def _get(result: dict, *path: str) -> Any:
     return result
 
 
-def intake_ratio(result: dict) -> float | None:
-    cordon = _get(result, "cordon_intake", "paced", "latency_ms", "p50")
-    floor = _get(result, "floor_intake", "paced", "latency_ms", "p50")
+def ratio(result: dict, part: str, *phase: str) -> float | None:
+    """Cordon's p50 over the floor's, for `part` (cordon_intake, cordon_accept) in `phase`."""
+    cordon = _get(result, part, *phase, "latency_ms", "p50")
+    floor = _get(result, "floor_intake", *phase, "latency_ms", "p50")
     return cordon / floor if cordon and floor else None
 
 
-def loaded_ratio(result: dict) -> float | None:
-    cordon = _get(result, "cordon_intake", "latency_ms", "p50")
-    floor = _get(result, "floor_intake", "latency_ms", "p50")
-    return cordon / floor if cordon and floor else None
+def _times(value: float | None) -> str:
+    return f"{value:.1f}×" if value else "n/a"
 
 
 def _below(value: float | None, limit: float) -> bool | None:
     return None if value is None else value <= limit
 
 
+ACCEPT = "Cordon intake with Prefer: respond-async (202, triaged in the background)"
+ANSWER = "Cordon intake answering with the verdicts (201)"
+
 ROWS: list[Row] = [
     ("floor intake latency, one at a time, p50 / p99 (ms)",
      lambda r: _ms(_get(r, "floor_intake", "paced", "latency_ms")), "", None),
-    ("Cordon intake latency, one at a time, p50 / p99 (ms)",
+    (f"{ACCEPT}, one at a time, p50 / p99 (ms)",
+     lambda r: _ms(_get(r, "cordon_accept", "paced", "latency_ms")), "", None),
+    ("respond-async p50 ÷ floor p50, one at a time",
+     lambda r: _times(ratio(r, "cordon_accept", "paced")), "≤ 3×",
+     lambda r: _below(ratio(r, "cordon_accept", "paced"), 3.0)),
+    (f"{ANSWER}, one at a time, p50 / p99 (ms)",
      lambda r: _ms(_get(r, "cordon_intake", "paced", "latency_ms")), "", None),
-    ("Cordon p50 ÷ floor p50, one at a time",
-     lambda r: f"{intake_ratio(r):.1f}×" if intake_ratio(r) else "n/a", "≤ 3×",
-     lambda r: _below(intake_ratio(r), 3.0)),
-    ("floor intake throughput (req/s), N in flight",
-     lambda r: f"{_get(r, 'floor_intake', 'throughput_rps')}", "", None),
-    ("Cordon intake throughput (req/s), N in flight",
-     lambda r: f"{_get(r, 'cordon_intake', 'throughput_rps')}", "", None),
+    ("answering p50 ÷ floor p50, one at a time",
+     lambda r: _times(ratio(r, "cordon_intake", "paced")), "", None),
+    ("throughput (req/s), N in flight: floor / respond-async / answering",
+     lambda r: " / ".join(str(_get(r, part, "throughput_rps"))
+                          for part in ("floor_intake", "cordon_accept", "cordon_intake")),
+     "", None),
     ("floor intake latency, N in flight, p50 / p99 (ms)",
      lambda r: _ms(_get(r, "floor_intake", "latency_ms")), "", None),
-    ("Cordon intake latency, N in flight, p50 / p99 (ms)",
+    ("respond-async latency, N in flight, p50 / p99 (ms)",
+     lambda r: _ms(_get(r, "cordon_accept", "latency_ms")), "", None),
+    ("answering latency, N in flight, p50 / p99 (ms)",
      lambda r: _ms(_get(r, "cordon_intake", "latency_ms")), "", None),
-    ("Cordon p50 ÷ floor p50, N in flight",
-     lambda r: f"{loaded_ratio(r):.1f}×" if loaded_ratio(r) else "n/a", "", None),
-    ("arrival → auto actions executed, one at a time, p50 / p99 (ms)",
+    ("p50 ÷ floor p50, N in flight: respond-async / answering",
+     lambda r: f"{_times(ratio(r, 'cordon_accept'))} / {_times(ratio(r, 'cordon_intake'))}",
+     "", None),
+    ("arrival → auto actions executed, answering, one at a time, p50 / p99 (ms)",
      lambda r: _ms(_get(r, "arrival_to_executed", "latency_ms")), "p99 ≤ 2000 ms",
      lambda r: _below(_get(r, "arrival_to_executed", "latency_ms", "p99"), 2000)),
-    ("arrival → auto actions executed, N in flight, p50 / p99 (ms)",
+    ("arrival → auto actions executed, respond-async, one at a time, p50 / p99 (ms)",
+     lambda r: _ms(_get(r, "accepted_to_executed", "latency_ms")), "p99 ≤ 2000 ms",
+     lambda r: _below(_get(r, "accepted_to_executed", "latency_ms", "p99"), 2000)),
+    ("arrival → auto actions executed, N in flight, p50 / p99 (ms): answering",
      lambda r: _ms(_get(r, "arrival_to_executed", "loaded", "latency_ms")), "", None),
+    ("arrival → auto actions executed, N in flight, p50 / p99 (ms): respond-async",
+     lambda r: _ms(_get(r, "accepted_to_executed", "loaded", "latency_ms")), "", None),
     ("approval click → answer p50 / p99 (ms)",
      lambda r: _ms(_get(r, "approval_clicks", "latency_ms")), "", None),
     ("policy evaluation per action p50 / p99 (µs)",
@@ -115,9 +129,14 @@ def _notes(run: dict[str, Any]) -> list[str]:
     notes = [
         "Intake: unique incidents cycling through the ten shared scenarios, POSTed to "
         "/api/incidents; the floor is a bare aiohttp handler that parses the same payload and "
-        "inserts one row in the same kind of database. Arrival → executed: from the POST's "
-        "start to the last `auto` run's `succeeded` stamp. Clicks: Alex approves Priya's "
-        "`disable_user` on finance-impossible-travel incidents (Teams invoke on /api/messages). "
+        "inserts one row in the same kind of database. One at a time: the next POST is sent "
+        "once the previous incident is settled (triaged, its auto actions executed); N in "
+        "flight: back to back, so triage and execution of earlier incidents share the CPU "
+        "with intake. respond-async results are polled between deliveries one at a time "
+        "and after the load N in flight, never while a POST is timed. Arrival → executed: "
+        "from the POST's start to the last `auto` run's `succeeded` stamp. Clicks: Alex "
+        "approves Priya's `disable_user` on finance-impossible-travel incidents (Teams "
+        "invoke on /api/messages). "
         "The load runs the shared policy with its limits and cool-off raised out of reach.",
     ]
     for name, result in run["databases"].items():
@@ -125,11 +144,16 @@ def _notes(run: dict[str, Any]) -> list[str]:
             continue
         notes.append(
             f"{name}: floor statuses {_get(result, 'floor_intake', 'statuses')}, Cordon statuses "
-            f"{_get(result, 'cordon_intake', 'statuses')}, auto runs "
-            f"{_get(result, 'arrival_to_executed', 'run_statuses')}, clicks approved "
+            f"{_get(result, 'cordon_intake', 'statuses')} answering, "
+            f"{_get(result, 'cordon_accept', 'statuses')} respond-async (all settled: "
+            f"{_get(result, 'cordon_intake', 'settled')} / "
+            f"{_get(result, 'cordon_accept', 'settled')}), auto runs "
+            f"{_get(result, 'arrival_to_executed', 'run_statuses')} / "
+            f"{_get(result, 'accepted_to_executed', 'run_statuses')}, clicks approved "
             f"{_get(result, 'approval_clicks', 'approved')}/"
             f"{_get(result, 'approval_clicks', 'clicks')}, max latencies (ms): floor "
-            f"{_max(result, 'floor_intake')}, Cordon {_max(result, 'cordon_intake')}, "
+            f"{_max(result, 'floor_intake')}, Cordon {_max(result, 'cordon_intake')} answering, "
+            f"{_max(result, 'cordon_accept')} respond-async, "
             f"executed {_max(result, 'arrival_to_executed')}, click "
             f"{_max(result, 'approval_clicks')}")
     return notes

@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -118,12 +118,26 @@ class ForbiddenEntities:
         text = address.strip() if isinstance(address, str) else ""
         if not self.ip_ranges or not text:
             return None
-        try:
-            network = _unmapped(ipaddress.ip_network(text, strict=False))
-        except ValueError:
+        network = _network_of(text)
+        if network is None:
             return None
         return next((net for net in self.ip_ranges
                      if net.version == network.version and net.overlaps(network)), None)
+
+
+_IP_CHARACTERS = frozenset("0123456789abcdefABCDEF.:/%")
+
+
+@lru_cache(maxsize=4096)
+def _network_of(text: str) -> IpNetwork | None:
+    """`text` as an address or prefix (IPv4-mapped IPv6 unmapped), or None. Kept for the
+    addresses an incident storm repeats; names and UPNs are told apart without parsing."""
+    if not _IP_CHARACTERS.issuperset(text):
+        return None
+    try:
+        return _unmapped(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        return None
 
 
 def _unmapped(network: IpNetwork) -> IpNetwork:

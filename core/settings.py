@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # Incidents accepted with `Prefer: respond-async` triaged at once in the background; the
     # rest wait their turn in the database.
     triage_concurrency: int = Field(4, ge=1, validation_alias="CORDON_TRIAGE_CONCURRENCY")
+    # Accepted incidents held in memory for triage; past that they wait in the database.
+    triage_backlog: int = Field(64, ge=1, validation_alias="CORDON_TRIAGE_BACKLOG")
 
     # The reasoner: builtin unless a provider is configured.
     ai_provider: str = Field("", validation_alias="CORDON_AI_PROVIDER")

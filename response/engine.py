@@ -58,6 +58,7 @@ class ResponseEngine:
         self.triage = Triage(store=store, enricher=skills.enricher, reasoner=reasoner,
                              decider=self.decider, executor=self.executor, settings=settings)
         self.triage.listeners.append(self._triaged)
+        self.triage.refill = self.resume_untriaged
         self.approvals = Approvals(store=store, directory=directory, recheck=self.recheck,
                                    executor=self.executor, policy_source=self._policy_now)
         self.rollback = Rollback(store=store, directory=directory, executor=self.executor,
@@ -132,11 +133,12 @@ class ResponseEngine:
         record = await self.record(incident.id) or record
         return self.result(record, duplicate=True)
 
-    async def resume_untriaged(self) -> int:
-        """Triage, in the background, the deliveries a stopped process left untriaged."""
+    async def resume_untriaged(self, limit: int = 50) -> int:
+        """Triage, in the background, up to `limit` deliveries nobody is triaging: left by a
+        stopped process, or waiting in the database through a storm."""
         lease = timedelta(seconds=self.settings.execution_lease_s)
         taken = 0
-        for delivery in await self.store.incidents.untriaged():
+        for delivery in await self.store.incidents.untriaged(limit):
             if not await self.store.incidents.take_over(delivery.incident_id, delivery.revision,
                                                         lease=lease):
                 continue

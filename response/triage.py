@@ -7,9 +7,12 @@ about each proposed action, then persist the runs, approvals, the record and the
 
 `run` answers once the verdicts are decided; automatic actions may still be executing then.
 `accept` answers as soon as the delivery is stored and triages it in the background, a few at
-a time (`CORDON_TRIAGE_CONCURRENCY`). Either way the delivery's body is stored with the claim:
-a process that dies before the triage commits leaves it to a redelivery or to the recovery
-sweep (`in_background`), and only one triage of a delivery can ever commit. A background
+a time (`CORDON_TRIAGE_CONCURRENCY`); past a backlog of `CORDON_TRIAGE_BACKLOG` in memory, a
+storm's deliveries wait in the database, unleased, and are taken back as the backlog drains.
+
+Either way the delivery's body is stored with the claim: a process that dies before the triage
+commits leaves it to a redelivery or to the recovery sweep (`in_background`), and only one
+triage of a delivery can ever commit. A background
 triage that fails is recorded as escalated, so a human sees it.
 
 Runs are keyed by an idempotency key over (incident, action, target, parameters): a later
@@ -24,6 +27,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -92,6 +96,13 @@ class Triage:
         self._lease = timedelta(seconds=settings.execution_lease_s)
         self._slots = asyncio.Semaphore(settings.triage_concurrency)
         self._background: set[asyncio.Task] = set()
+        self._backlog_limit = settings.triage_backlog
+        self._held = 0  # accepted deliveries this process holds: queued or being triaged
+        self._overflowed = False
+        self._refilling = False
+        # Called with the room left when deliveries were left in the database; answers how
+        # many it took (the engine's `resume_untriaged`).
+        self.refill: Callable[[int], Awaitable[int]] | None = None
         self.listeners: list = []
 
     async def run(self, incident: Incident, payload_digest: str,
@@ -124,17 +135,39 @@ class Triage:
         """Take an incident and triage it in the background: (record, duplicate). A first
         delivery answers (None, False) as soon as it is stored; a redelivery answers with the
         record when its triage is done, else (None, True)."""
-        if await self._store.incidents.claim(incident, payload_digest, payload=payload,
-                                             lease=self._lease):
-            self.in_background(incident, payload_digest)
-            return None, False
-        return await self.triaged_record(incident.id, incident.revision), True
+        keep = self._held < self._backlog_limit
+        self._held += keep  # its place is taken before the insert, so a burst cannot overfill
+        try:
+            claimed = await self._store.incidents.claim(
+                incident, payload_digest, payload=payload,
+                lease=self._lease if keep else timedelta(0))
+        except BaseException:
+            self._held -= keep
+            raise
+        if not claimed:
+            self._held -= keep
+            return await self.triaged_record(incident.id, incident.revision), True
+        if keep:
+            self.in_background(incident, payload_digest, held=True)
+        else:  # left in the database, unleased, for `refill` (or another replica)
+            self._overflowed = True
+            log.info("incident waits in the database", incident_id=incident.id,
+                     backlog=self._held)
+        return None, False
 
-    def in_background(self, incident: Incident, payload_digest: str) -> None:
-        """Triage a claimed (or taken over) delivery in the background, a few at a time."""
+    def in_background(self, incident: Incident, payload_digest: str, *,
+                      held: bool = False) -> None:
+        """Triage a claimed (or taken over) delivery in the background, a few at a time.
+        `held`: its place in the backlog was already counted."""
+        if not held:
+            self._held += 1
         task = asyncio.ensure_future(self._background_triage(incident, payload_digest))
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task) -> None:
+        self._background.discard(task)
+        self._held -= 1
 
     async def drain(self, timeout: float) -> None:
         """Wait up to `timeout` s for background triages; the rest are left to recovery."""
@@ -154,17 +187,38 @@ class Triage:
         return await self._store.incidents.get_record(incident_id)
 
     async def _background_triage(self, incident: Incident, payload_digest: str) -> None:
-        async with self._slots:
-            try:
-                await self._triage_claimed(incident, payload_digest)
-            except asyncio.CancelledError:
-                raise
-            except TRANSIENT_ERRORS:
-                log.exception("triage failed, left for the recovery sweep",
-                              incident_id=incident.id)
-            except Exception as exc:
-                log.exception("triage failed", incident_id=incident.id)
-                await self._escalate_failure(incident, payload_digest, exc)
+        try:
+            await self._slots.acquire()
+        except asyncio.CancelledError:  # stopping before its turn came: give it back now
+            with contextlib.suppress(Exception):
+                await self._store.incidents.release(incident.id, incident.revision)
+            raise
+        try:
+            await self._triage_claimed(incident, payload_digest)
+        except TRANSIENT_ERRORS:
+            log.exception("triage failed, left for the recovery sweep", incident_id=incident.id)
+        except Exception as exc:
+            log.exception("triage failed", incident_id=incident.id)
+            await self._escalate_failure(incident, payload_digest, exc)
+        finally:
+            self._slots.release()
+            if self._overflowed and not self._refilling \
+                    and self._held <= self._backlog_limit // 2:
+                self._refilling = True
+                asyncio.ensure_future(self._refill())
+
+    async def _refill(self) -> None:
+        """Take back from the database what `accept` left there while the backlog was full."""
+        room = self._backlog_limit - self._held
+        self._overflowed = False  # `accept` sets it again if it leaves more behind meanwhile
+        try:
+            if self.refill is not None and await self.refill(room) >= room:
+                self._overflowed = True  # there may be more
+        except Exception:
+            self._overflowed = True
+            log.exception("triage refill failed")
+        finally:
+            self._refilling = False
 
     async def _triage_claimed(self, incident: Incident, payload_digest: str) -> IncidentRecord:
         """The pipeline, for a delivery this process holds. On failure the delivery is given

@@ -9,6 +9,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
+
 from response.intake import parse_incident, payload_hash
 from tests.response.conftest import TOKEN, scenario
 
@@ -159,3 +161,36 @@ async def test_a_background_triage_that_breaks_is_escalated_with_its_error(cordo
     failed = [e for e in await cordon.engine.store.audit.for_incident(result["incident_id"])
               if e.kind == "incident triage failed"]
     assert len(failed) == 1
+
+
+async def test_a_storm_past_the_backlog_waits_in_the_database_and_is_all_triaged(
+        tmp_path, database_url):
+    from tests.response.conftest import Cordon, start_cordon
+
+    # Two held in memory at most, one triaged at a time, each slowed by a slow directory, and
+    # no recovery sweep to fall back on.
+    runner, base, app = await start_cordon(
+        tmp_path, database_url, CORDON_TRIAGE_CONCURRENCY=1, CORDON_TRIAGE_BACKLOG=2,
+        CORDON_RECOVERY_INTERVAL=3600, CORDON_ENRICHMENT_CACHE=0)
+    try:
+        async with aiohttp.ClientSession() as session:
+            cordon = Cordon(base, session, app)
+            await cordon.sandbox("POST", "/_faults", {"method": "GET", "path": "/users/",
+                                                      "latency_ms": 100})
+            storm = []
+            for n in range(12):
+                payload = scenario("benign-vpn-signin")
+                payload["object"]["id"] += f"-storm-{n}"
+                payload["object"]["properties"]["incidentNumber"] = 90_000 + n
+                storm.append(payload)
+            accepted = await asyncio.gather(*(post_async(cordon, p) for p in storm))
+            assert [status for status, _, _ in accepted] == [202] * 12
+
+            results = [await poll(cordon, headers["Location"], timeout=60)
+                       for _, headers, _ in accepted]
+    finally:
+        await runner.cleanup()
+
+    assert [status for status, _ in results] == [200] * 12
+    assert {result["outcome"] for _, result in results} == {"no_action"}
+    assert len({result["incident_id"] for _, result in results}) == 12

@@ -186,14 +186,14 @@ class ResponseEngine:
         return await self.record(matches[0].incident.id) if matches else None
 
     async def get(self, incident_id: str, revision: str | None = None) -> TriageResult | Accepted:
-        """The incident's current result; `Accepted` while that revision (by default the
-        latest received) is still being triaged."""
+        """The incident's current result. `Accepted` while `revision` is still being triaged,
+        or, without a revision, while the incident's first delivery is."""
         delivery = await self.store.incidents.delivery(incident_id, revision)
         if delivery is None and revision is not None:
             raise NotFound(f"no revision {revision!r} of incident {incident_id!r} has been "
                            "received")
         record = await self.record(incident_id)
-        if delivery is not None and not delivery.triaged:
+        if delivery is not None and not delivery.triaged and (revision or record is None):
             number = record.incident.number if record else None
             return Accepted(incident_id=incident_id, incident_number=number,
                             revision=delivery.revision)

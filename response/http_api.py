@@ -9,9 +9,12 @@ incident. Nothing is stored for a refused request. A 500 means a bug in Cordon, 
 A caller that sends `Prefer: respond-async` (RFC 7240) gets 202 Accepted as soon as the
 incident is stored, with `Location` naming where the result will be, `Retry-After` and
 `Preference-Applied: respond-async`; `GET` on that location answers 202 while the incident is
-being triaged and then the result. That is the asynchronous pattern Logic Apps' HTTP action
-follows by itself, so a Sentinel playbook waits for the result without holding a request
-open, and a storm of incidents costs Cordon one insert each at intake.
+being triaged and then the result. (A redelivery sent without the preference, while another
+replica is still triaging the first delivery after ten seconds, gets the same 202.)
+
+That is the asynchronous pattern Logic Apps' HTTP action follows by itself, so a Sentinel
+playbook waits for the result without holding a request open, and a storm of incidents costs
+Cordon one insert each at intake.
 """
 
 from __future__ import annotations

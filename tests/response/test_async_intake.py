@@ -194,3 +194,25 @@ async def test_a_storm_past_the_backlog_waits_in_the_database_and_is_all_triaged
     assert [status for status, _ in results] == [200] * 12
     assert {result["outcome"] for _, result in results} == {"no_action"}
     assert len({result["incident_id"] for _, result in results}) == 12
+
+
+async def test_a_plain_get_shows_the_current_record_while_a_new_revision_is_triaged(cordon):
+    payload = scenario("benign-vpn-signin")
+    _, first = await cordon.post(payload)
+    newer = json.loads(json.dumps(payload))
+    newer["object"]["properties"]["lastModifiedTimeUtc"] = "2030-01-01T00:00:00Z"
+    body = json.dumps(newer).encode()
+    incident = parse_incident(newer)
+    # Another replica has taken the new revision and is triaging it.
+    assert await cordon.engine.store.incidents.claim(incident, payload_hash(body),
+                                                     payload=body.decode())
+
+    status, current = await cordon.get(first["incident_id"])
+    async with cordon.session.get(
+            f"{cordon.base}/api/incidents/{first['incident_id']}",
+            params={"revision": incident.revision},
+            headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+        newer_status, newer_body = resp.status, await resp.json()
+
+    assert status == 200 and current["outcome"] == first["outcome"]
+    assert newer_status == 202 and newer_body["revision"] == incident.revision

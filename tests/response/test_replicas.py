@@ -198,3 +198,44 @@ async def test_a_process_killed_mid_action_neither_repeats_nor_forgets_it(
             assert (await resp.json())["accountEnabled"] is False
     finally:
         second.stop()
+
+
+async def test_an_incident_accepted_by_a_process_killed_before_triage_is_triaged_after(
+        tmp_path, session, sandbox, database_url):
+    lease = {"CORDON_EXECUTION_LEASE": "1", "CORDON_RECOVERY_INTERVAL": "0.5"}
+    first, base = await start_app(tmp_path, session, "first", database_url, sandbox, **lease)
+    async with session.post(f"{sandbox}/_faults", json={
+            "method": "GET", "path": "^/graph/v1.0/users/", "latency_ms": 3000, "times": 3}):
+        pass
+
+    async with session.post(f"{base}/api/incidents", json=scenario("impossible-travel-powershell"),
+                            headers={"Authorization": f"Bearer {TOKEN}",
+                                     "Prefer": "respond-async"}) as resp:
+        assert resp.status == 202
+        location = resp.headers["Location"]
+    await asyncio.sleep(0.3)  # its triage is waiting on the directory
+    first.kill()
+
+    second, base = await start_app(tmp_path, session, "second", database_url, sandbox, **lease)
+    try:
+        second_location = f"{base}/api/{location.split('/api/', 1)[1]}"
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            async with session.get(second_location,
+                                   headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+                if resp.status == 200:
+                    answer = await resp.json()
+                    break
+                assert resp.status == 202
+            assert asyncio.get_running_loop().time() < deadline, "never triaged"
+            await asyncio.sleep(0.1)
+
+        body = await settled(session, base, answer["incident_id"])
+        assert body["outcome"] == "contained"
+        by_action = {a["action"]: a for a in body["actions"]}
+        assert by_action["disable_user"]["status"] == "succeeded"
+        patches = [c for c in await calls(session, sandbox)
+                   if c["method"] == "PATCH" and "/users/" in c["path"]]
+        assert len(patches) == 1
+    finally:
+        second.stop()

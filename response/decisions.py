@@ -54,24 +54,26 @@ class Decider:
     def policy(self):
         return self._policy_source()
 
-    async def usage(self) -> Usage:
+    async def usage(self, session=None) -> Usage:
+        """The breaker counts, pause and cool-off as they stand; read (and a tripped cool-off
+        written) in `session`'s transaction when given."""
         policy = self.policy
         now = datetime.now(UTC)
         windows = policy.usage_windows()
         counts = await self._store.runs.count_executed_windows([
             (None if w.action == "*" else w.action, now - timedelta(seconds=w.seconds))
-            for w in windows])
+            for w in windows], session=session)
         executed = {(w.action, w.seconds): n for w, n in zip(windows, counts, strict=True)}
-        paused, paused_by, cool_off_until = await self._store.state.snapshot()
+        paused, paused_by, cool_off_until = await self._store.state.snapshot(session=session)
         usage = Usage(executed=executed, paused=paused, paused_by=paused_by or "",
                       cool_off_until=cool_off_until)
         if policy.cool_off_tripped(usage) and not (cool_off_until and cool_off_until > now):
             until = now + policy.cool_off.pause
-            await self._store.state.set_cool_off_until(until)
+            await self._store.state.set_cool_off_until(until, session=session)
             await self._store.audit.append("automation cool-off", "cordon", None, {
                 "until": until.isoformat(), "after": policy.cool_off.after,
                 "within_s": policy.cool_off.within.total_seconds(),
-            })
+            }, session=session)
             log.warning("automation cool-off", until=until.isoformat())
             usage = Usage(executed=executed, paused=paused, paused_by=paused_by or "",
                           cool_off_until=until)

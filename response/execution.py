@@ -13,13 +13,11 @@ executes again after success: a retry only happens inside the one claim.
 An approved run is judged by the policy again before it is handed here (`approvals.py`); this
 module executes what it is given and judges nothing.
 
-Before an automatic run is claimed, the policy is asked again with the current counts
-(`verdict_recheck`): a limit used up since triage, a pause or observe mode hands the run to
-people (or stops it) instead of executing it. Undo runs were judged when they were asked for.
-
-Limitation: two automatic runs rechecked at the same moment on different replicas both see the
-count before either has executed, so a limit can be passed by the runs racing for its last
-place; the next run after them is held.
+When an automatic run is claimed, the policy is asked again with the current counts
+(`verdict_recheck`), in the claiming transaction and under a lock all replicas' automatic claims
+share: a limit used up since triage, a pause or observe mode hands the run to people (or stops
+it) instead of executing it, and two runs racing for a limit's last place get one place between
+them. Undo runs were judged when they were asked for.
 """
 
 from __future__ import annotations
@@ -37,6 +35,7 @@ from core.models import ActionRun, RunStatus
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF_S = 30.0
+AUTOMATIC_CLAIMS = "cordon: automatic claims"
 
 RunListener = Callable[[ActionRun], Awaitable[None]]
 
@@ -76,11 +75,33 @@ class Executor:
                       dry_run: bool, record=None) -> ActionRun | None:
         """Claim the run and execute it; None when another caller has it already, or when the
         policy, asked again, no longer lets an automatic run go ahead on its own."""
-        if not await self._still_automatic(run_id, from_statuses, record):
+        run, moved = await self._claim(run_id, from_statuses, actor, dry_run, record)
+        if moved is not None:
+            await self._notify(moved)
+        if run is None:
+            log.info("run not claimed", run_id=run_id, reason="already taken, not ready or "
+                     "no longer automatic")
             return None
+        finished = await self._attempt(run, actor=actor, dry_run=dry_run)
+        await self._notify(finished)
+        return finished
 
+    async def _claim(self, run_id: str, from_statuses: set[RunStatus], actor: str,
+                     dry_run: bool, record) -> tuple[ActionRun | None, ActionRun | None]:
+        """(claimed run, run handed over to people), at most one of them, in one transaction.
+
+        An automatic run is judged again inside the transaction that claims it, under a lock
+        every replica's automatic claims take: the limits it is counted against include every
+        run claimed before it, here or elsewhere, and no two runs take a limit's last place."""
+        automatic = await self._automatic(run_id, from_statuses)
         now = datetime.now(UTC)
         async with self._store.db.transaction() as session:
+            if automatic is not None:
+                await self._store.db.serialize(session, AUTOMATIC_CLAIMS)
+                verdict = await self._recheck.now(automatic, record, session=session)
+                if verdict.verdict != "auto":
+                    return None, await self._recheck.hand_over(automatic, verdict,
+                                                               session=session)
             run = await self._store.runs.transition(
                 run_id, from_statuses, RunStatus.EXECUTING, executed_at=now, updated_at=now,
                 session=session)
@@ -90,28 +111,16 @@ class Executor:
                     "target": run.proposed.target, "dry_run": dry_run,
                     "idempotency_key": run.idempotency_key,
                 }, session=session)
-        if run is None:
-            log.info("run not claimed", run_id=run_id, reason="already taken or not ready")
-            return None
+        return run, None
 
-        finished = await self._attempt(run, actor=actor, dry_run=dry_run)
-        await self._notify(finished)
-        return finished
-
-    async def _still_automatic(self, run_id: str, from_statuses: set[RunStatus],
-                               record) -> bool:
+    async def _automatic(self, run_id: str, from_statuses: set[RunStatus]) -> ActionRun | None:
+        """The run, if it is an automatic one the policy must judge again before it runs."""
         if self._recheck is None or from_statuses != {RunStatus.PENDING}:
-            return True
+            return None
         run = await self._store.runs.get(run_id)
         if run is None or run.status != RunStatus.PENDING or run.inverse_of:
-            return True  # the claim decides; undo runs were judged when asked for
-        verdict = await self._recheck.now(run, record)
-        if verdict.verdict == "auto":
-            return True
-        moved = await self._recheck.hand_over(run, verdict)
-        if moved is not None:
-            await self._notify(moved)
-        return False
+            return None  # the claim decides; undo runs were judged when asked for
+        return run
 
     async def _notify(self, run: ActionRun) -> None:
         for listener in self._listeners:

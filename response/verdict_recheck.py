@@ -47,24 +47,28 @@ class VerdictRecheck:
         self._store = store
         self._decider = decider
 
-    async def now(self, run: ActionRun, record: IncidentRecord | None = None) -> Verdict:
+    async def now(self, run: ActionRun, record: IncidentRecord | None = None, *,
+                  session=None) -> Verdict:
         """The verdict on the run's action with today's counts; `record` spares a read when
-        the caller has the incident's record at hand (triage has just written it)."""
+        the caller has the incident's record at hand (triage has just written it). With
+        `session`, the counts are read in the caller's transaction."""
         if record is None:
             record = await self._store.incidents.get_record(run.incident_id)
         if record is None:
             return Verdict(verdict="denied", rules=["recheck"], reasons=[
                 "the incident's record is missing, so the policy cannot judge the action again"])
-        usage = await self._decider.usage()
+        usage = await self._decider.usage(session)
         return self._decider.decide(record.incident, record.enrichment, record.recommendation,
                                     run.proposed, usage,
                                     known_targets(record.incident, record.enrichment))
 
-    async def hand_over(self, run: ActionRun, verdict: Verdict) -> ActionRun | None:
-        """Move a `pending` automatic run to its new verdict's status; None if it had moved."""
+    async def hand_over(self, run: ActionRun, verdict: Verdict, *,
+                        session=None) -> ActionRun | None:
+        """Move a `pending` automatic run to its new verdict's status; None if it had moved.
+        In `session`'s transaction when given."""
         now = datetime.now(UTC)
         status = STATUS_FOR_VERDICT[verdict.verdict]
-        async with self._store.db.transaction() as session:
+        async with self._store.db.writing(session) as session:
             moved = await self._store.runs.transition(
                 run.id, {RunStatus.PENDING}, status, session=session, verdict=verdict,
                 updated_at=now)

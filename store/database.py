@@ -256,6 +256,33 @@ class Database:
         finally:
             self._writer.release()
 
+    @asynccontextmanager
+    async def reading(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+        """`session` when the caller is inside a transaction, else a session of `read()`."""
+        if session is not None:
+            yield session
+            return
+        async with self.read() as own:
+            yield own
+
+    @asynccontextmanager
+    async def writing(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+        """`session` when the caller is inside a transaction, else a `transaction()`."""
+        if session is not None:
+            yield session
+            return
+        async with self.transaction() as own:
+            yield own
+
+    async def serialize(self, session: AsyncSession, name: str) -> None:
+        """Hold, until `session`'s transaction ends, a lock every replica taking the same
+        `name` waits for. On PostgreSQL an advisory transaction lock; a SQLite transaction
+        already holds the database's one write lock from its BEGIN IMMEDIATE."""
+        if not self.is_postgres:
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
     async def close(self) -> None:
         await self.engine.dispose()
         if self._read_engine is not None:

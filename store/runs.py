@@ -190,8 +190,10 @@ class RunRepository:
             return int(await session.scalar(query) or 0)
 
     async def count_executed_windows(
-            self, windows: Sequence[tuple[str | None, datetime]]) -> list[int]:
-        """`count_executed` for several (action or None, since) windows, in one query."""
+            self, windows: Sequence[tuple[str | None, datetime]], *,
+            session: AsyncSession | None = None) -> list[int]:
+        """`count_executed` for several (action or None, since) windows, in one query; in
+        `session`'s transaction when given."""
         if not windows:
             return []
         executed_at, action = action_runs.c.executed_at, action_runs.c.action
@@ -204,8 +206,8 @@ class RunRepository:
             executed_at >= min(since for _, since in windows),
             action_runs.c.status.in_(_statuses(EXECUTED_STATUSES)),
         )
-        async with self._db.read() as session:
-            row = (await session.execute(query)).one()
+        async with self._db.reading(session) as reader:
+            row = (await reader.execute(query)).one()
         return [int(value or 0) for value in row]
 
     async def stuck(self, older_than: datetime) -> list[ActionRun]:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.database import Database
 from store.tables import control_state
@@ -47,8 +48,10 @@ class ControlState:
         return {"paused": bool(value["paused"]), "by": value["by"],
                 "at": datetime.fromisoformat(value["at"]), "reason": value.get("reason", "")}
 
-    async def set_cool_off_until(self, until: datetime | None) -> None:
-        await self._set(COOL_OFF, {"until": iso_utc(until) if until is not None else None})
+    async def set_cool_off_until(self, until: datetime | None, *,
+                                 session: AsyncSession | None = None) -> None:
+        await self._set(COOL_OFF, {"until": iso_utc(until) if until is not None else None},
+                        session=session)
 
     async def cool_off_until(self) -> datetime | None:
         value = await self._get(COOL_OFF)
@@ -56,10 +59,11 @@ class ControlState:
             return None
         return as_utc(datetime.fromisoformat(value["until"]))
 
-    async def snapshot(self) -> tuple[bool, str | None, datetime | None]:
+    async def snapshot(self, *, session: AsyncSession | None = None
+                       ) -> tuple[bool, str | None, datetime | None]:
         """(paused, paused by, cool-off until) in one read: what every verdict needs."""
-        async with self._db.read() as session:
-            rows = (await session.execute(
+        async with self._db.reading(session) as reader:
+            rows = (await reader.execute(
                 select(control_state.c.key, control_state.c.value)
                 .where(control_state.c.key.in_((AUTOMATION, COOL_OFF)))
             )).all()
@@ -75,12 +79,13 @@ class ControlState:
                 select(control_state.c.value).where(control_state.c.key == key)
             )
 
-    async def _set(self, key: str, value: dict[str, Any]) -> None:
+    async def _set(self, key: str, value: dict[str, Any], *,
+                   session: AsyncSession | None = None) -> None:
         statement = self._db.insert(control_state).values(key=key, value=value,
                                                           updated_at=utc_now())
         statement = statement.on_conflict_do_update(
             index_elements=["key"],
             set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
         )
-        async with self._db.transaction() as session:
-            await session.execute(statement)
+        async with self._db.writing(session) as writer:
+            await writer.execute(statement)

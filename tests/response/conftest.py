@@ -108,6 +108,19 @@ class Cordon:
             await asyncio.sleep(0.05)
 
 
+class Held:
+    """Keeps the executor's background work until the test lets it run."""
+
+    def __init__(self, executor) -> None:
+        self.coroutines = []
+        executor.spawn = self.coroutines.append
+
+    async def run_all(self) -> None:
+        for coroutine in self.coroutines:
+            await coroutine
+        self.coroutines.clear()
+
+
 async def start_cordon(tmp_path: Path, database_url: str, *, policy: Path = POLICY,
                        **overrides: Any):
     from app import build_web_app

@@ -3,10 +3,12 @@ database, turning `auto` into `approval` (never the reverse), with reasons namin
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
-from tests.response.conftest import POLICY, Cordon, scenario, start_cordon
+from tests.response.conftest import POLICY, Cordon, Held, scenario, start_cordon
 
 ROOT_POLICY = POLICY.parents[2] / "main" / "policy" / "default.yaml"
 MEGAN = "00000000-0000-0000-0000-0000000000021"
@@ -54,6 +56,30 @@ async def test_a_reached_limit_sends_the_next_disable_for_approval(tmp_path, ope
     assert disable["verdict"] == "approval"
     assert any("limits[0]" in reason for reason in disable["reasons"]), disable["reasons"]
     assert by_action(second)["revoke_sessions"]["verdict"] == "auto"
+
+
+async def test_two_automatic_runs_racing_for_a_limits_last_place_get_one(tmp_path,
+                                                                          open_cordon):
+    policy = variant(tmp_path, "    - action: disable_user\n      max: 10",
+                     "    - action: disable_user\n      max: 1")
+    cordon = await open_cordon(policy)
+    held = Held(cordon.engine.executor)
+    _, first = await cordon.post(scenario("impossible-travel-powershell"))
+    _, second = await cordon.post(scenario("prompt-injection-in-title"))
+    assert by_action(first)["disable_user"]["verdict"] == "auto"
+    assert by_action(second)["disable_user"]["verdict"] == "auto"
+
+    # Both were judged before either ran; now they are claimed at the same moment.
+    await asyncio.gather(*held.coroutines)
+
+    disables = [by_action(await cordon.settled(r["incident_id"]))["disable_user"]
+                for r in (first, second)]
+    assert sorted(d["status"] for d in disables) == ["pending_approval", "succeeded"]
+    waiting = next(d for d in disables if d["status"] == "pending_approval")
+    assert any("limits[0]" in reason for reason in waiting["reasons"]), waiting["reasons"]
+    patches = [c for c in await cordon.calls()
+               if c["method"] == "PATCH" and "/graph/v1.0/users/" in c["path"]]
+    assert len(patches) == 1
 
 
 async def test_cool_off_pauses_automation_after_a_burst(tmp_path, open_cordon):

@@ -10,23 +10,10 @@ import pytest
 from core.errors import ApprovalRefused, Unauthorized
 from core.models import RunStatus
 from response.intake_auth import IntakeAuth
-from tests.response.conftest import scenario
+from tests.response.conftest import Held, scenario
 
 MEGAN = "00000000-0000-0000-0000-0000000000021"
 ALEX = "00000000-0000-0000-0000-0000000000020"
-
-
-class Held:
-    """Keeps the executor's background work until the test lets it run."""
-
-    def __init__(self, executor) -> None:
-        self.coroutines = []
-        executor.spawn = self.coroutines.append
-
-    async def run_all(self) -> None:
-        for coroutine in self.coroutines:
-            await coroutine
-        self.coroutines.clear()
 
 
 async def test_an_automatic_action_waits_for_people_when_automation_was_paused_since(cordon):

@@ -73,6 +73,24 @@ async def await_results(base: str, token: str, samples: list[Sample],
     return True
 
 
+async def outbox_drained(db, timeout: float = 10.0) -> bool:
+    """True once Cordon has delivered every audit record it had queued (to Log Analytics and
+    as incident comments); read straight from its database, so the wait costs Cordon nothing."""
+    from sqlalchemy import func, select
+
+    from store.tables import outbox
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    query = select(func.count()).where(outbox.c.status == "pending")
+    while True:
+        async with db.read() as session:
+            if not await session.scalar(query):
+                return True
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+
+
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -1,12 +1,13 @@
 """One bench run: for each database kind, the floor and then Cordon, under the same load.
 
 Each target is measured twice with the same client: one delivery at a time (`--paced`
-incidents, the next sent once the previous one is settled, its triage done and its `auto`
-actions executed: the latency an incident meets on an idle Cordon, and the time until its
-`auto` actions are done) and then `--concurrency` deliveries in flight, sent back to back
-(`--requests` incidents: throughput, and latency under that load, where a request mostly waits
-for the CPU the others use). Cordon is measured both ways it can answer: with the verdicts
-(201), and with `Prefer: respond-async` (202 at once, the triage in the background).
+incidents, the next sent once the previous one is settled, its triage done, its `auto`
+actions executed and its audit delivered: the latency an incident meets on an idle Cordon,
+and the time until its `auto` actions are done) and then `--concurrency` deliveries in
+flight, sent back to back (`--requests` incidents: throughput, and latency under that load,
+where a request mostly waits for the CPU the others use). Cordon is measured both ways it can
+answer: with the verdicts (201), and with `Prefer: respond-async` (202 at once, the triage in
+the background).
 
 `measure(options)` returns every number as a dict (what `--json` writes); `main(argv)` is the
 command line behind `python -m bench`. PostgreSQL runs on fresh databases from
@@ -32,7 +33,12 @@ from typing import Any
 
 from bench.approval_clicks import measure_clicks
 from bench.bench_policy import write_bench_policy
-from bench.execution_times import arrival_to_executed, await_results, wait_settled
+from bench.execution_times import (
+    arrival_to_executed,
+    await_results,
+    outbox_drained,
+    wait_settled,
+)
 from bench.incidents import IncidentFeed
 from bench.load import post_all
 from bench.policy_timing import measure_policy
@@ -101,8 +107,9 @@ async def measure_cordon(url: str, folder: Path, options: Options) -> dict[str, 
         await wait_settled(cordon.base, INTAKE_TOKEN, warm.ok)
         # Answered with the verdicts (DESIGN's default), then accepted at once and triaged
         # in the background (`Prefer: respond-async`): each one at a time, then N in flight.
-        answered = await _cordon_intake(cordon.base, options, prefer="", numbers=(700, 100))
-        accepted = await _cordon_intake(cordon.base, options, prefer="respond-async",
+        answered = await _cordon_intake(cordon.base, url, options, prefer="",
+                                        numbers=(700, 100))
+        accepted = await _cordon_intake(cordon.base, url, options, prefer="respond-async",
                                         numbers=(600, 200))
         executed = {}
         for name, part in (("answered", answered), ("accepted", accepted)):
@@ -121,19 +128,27 @@ async def measure_cordon(url: str, folder: Path, options: Options) -> dict[str, 
         cordon.stop()
 
 
-async def _cordon_intake(base: str, options: Options, *, prefer: str,
+async def _cordon_intake(base: str, database_url: str, options: Options, *, prefer: str,
                          numbers: tuple[int, int]) -> dict[str, Any]:
     """One at a time, then N in flight, each load left to settle before the next starts."""
+    from store.database import Database
+
     target = f"{base}/api/incidents"
     settled_each: list[bool] = []
+    db = await Database.open(database_url, migrate=False)
 
     async def settle(sample) -> None:
+        """Until Cordon is idle again: triaged, auto actions executed, audit delivered."""
         ready = await await_results(base, INTAKE_TOKEN, [sample])
-        settled_each.append(ready and await wait_settled(base, INTAKE_TOKEN, [sample]))
+        settled_each.append(ready and await wait_settled(base, INTAKE_TOKEN, [sample])
+                            and await outbox_drained(db))
 
-    paced = await post_all(target, IncidentFeed(first_number=numbers[0] * 1000).take(
-        options.paced), concurrency=1, token=INTAKE_TOKEN, max_seconds=options.max_seconds,
-        prefer=prefer, after=settle)
+    try:
+        paced = await post_all(target, IncidentFeed(first_number=numbers[0] * 1000).take(
+            options.paced), concurrency=1, token=INTAKE_TOKEN, max_seconds=options.max_seconds,
+            prefer=prefer, after=settle)
+    finally:
+        await db.close()
     load = await post_all(target, IncidentFeed(first_number=numbers[1] * 1000).take(
         options.requests), concurrency=options.concurrency, token=INTAKE_TOKEN,
         max_seconds=options.max_seconds, prefer=prefer)

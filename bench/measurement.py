@@ -2,7 +2,8 @@
 
 Each target is measured twice with the same client: one delivery at a time (`--paced`
 incidents, the next sent once the previous one is settled, its triage done, its `auto`
-actions executed and its audit delivered: the latency an incident meets on an idle Cordon,
+actions executed and its audit delivered, and no sooner than PERIOD_S after the previous one,
+for the floor too: the latency an incident meets on an idle server,
 and the time until its `auto` actions are done) and then `--concurrency` deliveries in
 flight, sent back to back (`--requests` incidents: throughput, and latency under that load,
 where a request mostly waits for the CPU the others use). Cordon is measured both ways it can
@@ -27,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,22 @@ async def _drop(kind: str, urls: tuple[str, str]) -> None:
         await drop_postgres_database(url)
 
 
+PERIOD_S = 0.25
+
+
+def one_per_period(settle=None):
+    """The one-at-a-time pacing both targets get: after a delivery is answered, wait until
+    the target is idle (`settle`), and in any case until PERIOD_S after that delivery was
+    sent. Both then meet each request after the same kind of pause: a server woken from
+    idle answers slower than one kept busy, and the floor, which is idle at once, would
+    otherwise be timed hot against a Cordon timed after a pause."""
+    async def after(sample) -> None:
+        if settle is not None:
+            await settle(sample)
+        await asyncio.sleep(max(0.0, sample.started_wall + PERIOD_S - time.time()))
+    return after
+
+
 async def measure_floor(url: str, folder: Path, options: Options) -> dict[str, Any]:
     floor = start_floor(url, folder)
     try:
@@ -88,7 +106,8 @@ async def measure_floor(url: str, folder: Path, options: Options) -> dict[str, A
         await post_all(target, IncidentFeed(first_number=900_000).take(options.warmup),
                        concurrency=options.concurrency)
         paced = await post_all(target, IncidentFeed(first_number=700_000).take(options.paced),
-                               concurrency=1, max_seconds=options.max_seconds)
+                               concurrency=1, max_seconds=options.max_seconds,
+                               after=one_per_period())
         result = await post_all(target, IncidentFeed().take(options.requests),
                                 concurrency=options.concurrency,
                                 max_seconds=options.max_seconds)
@@ -146,7 +165,7 @@ async def _cordon_intake(base: str, database_url: str, options: Options, *, pref
     try:
         paced = await post_all(target, IncidentFeed(first_number=numbers[0] * 1000).take(
             options.paced), concurrency=1, token=INTAKE_TOKEN, max_seconds=options.max_seconds,
-            prefer=prefer, after=settle)
+            prefer=prefer, after=one_per_period(settle))
     finally:
         await db.close()
     load = await post_all(target, IncidentFeed(first_number=numbers[1] * 1000).take(

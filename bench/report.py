@@ -131,7 +131,7 @@ def _notes(run: dict[str, Any]) -> list[str]:
         "/api/incidents; the floor is a bare aiohttp handler that parses the same payload and "
         "inserts one row in the same kind of database. One at a time: the next POST is sent "
         "once the previous incident is settled (triaged, its auto actions executed, its audit "
-        "delivered); N in "
+        "delivered) and no sooner than 250 ms after the previous one, for the floor too; N in "
         "flight: back to back, so triage and execution of earlier incidents share the CPU "
         "with intake. respond-async results are polled between deliveries one at a time "
         "and after the load N in flight, never while a POST is timed. Arrival → executed: "

@@ -12,8 +12,8 @@ storm's deliveries wait in the database, unleased, and are taken back as the bac
 
 Either way the delivery's body is stored with the claim: a process that dies before the triage
 commits leaves it to a redelivery or to the recovery sweep (`in_background`), and only one
-triage of a delivery can ever commit. A background
-triage that fails is recorded as escalated, so a human sees it.
+triage of a delivery can ever commit. A background triage that fails is recorded as escalated,
+so a human sees it; one the database or network broke is left for the recovery sweep.
 
 Runs are keyed by an idempotency key over (incident, action, target, parameters): a later
 revision of the same incident that proposes the same action reuses the existing run.

@@ -121,6 +121,7 @@ class UserFacts(BaseModel):
     upn: str
     id: str = ""
     found: bool = False
+    conflict: str = ""  # how the incident's ids for the account disagree, if they do
     user: dict[str, Any] = Field(default_factory=dict)
     groups: list[str] = Field(default_factory=list)
     manager: dict[str, Any] | None = None
@@ -138,6 +139,7 @@ class DeviceFacts(BaseModel):
     name: str
     id: str = ""
     found: bool = False
+    conflict: str = ""  # how the incident's ids for the machine disagree, if they do
     machine: dict[str, Any] = Field(default_factory=dict)
     machine_tags: list[str] = Field(default_factory=list)
     is_critical: bool = False

@@ -7,7 +7,9 @@ judged like any other action.
 
 A proposed action whose target is not one of the incident's entities (or a fact enrichment
 found about them) is denied here, before the policy: targets come from what Sentinel and the
-tenant's APIs said, never from the text of an incident or a model's imagination.
+tenant's APIs said, never from the text of an incident or a model's imagination. An action on
+an account or a machine that enrichment could not find, or whose ids in the incident disagree
+(see `skills.enrichment`), is never `auto`: it waits for a human.
 """
 
 from __future__ import annotations
@@ -95,6 +97,27 @@ class Decider:
                                 target_kind=spec.target_kind, impact=spec.impact,
                                 reversible=spec.reversible)
         decision = self.policy.decide(context, usage)
-        return Verdict(verdict=decision.verdict, reasons=list(decision.reasons),
-                       approvers_required=decision.approvers_required,
-                       rules=list(decision.rules), escalate_incident=decision.escalate_incident)
+        verdict = Verdict(verdict=decision.verdict, reasons=list(decision.reasons),
+                          approvers_required=decision.approvers_required,
+                          rules=list(decision.rules), escalate_incident=decision.escalate_incident)
+        doubt = _target_in_doubt(spec.target_kind, proposed.target, enrichment)
+        if verdict.verdict != "auto" or doubt is None:
+            return verdict
+        return Verdict(verdict="approval", approvers_required=1, rules=["targets"], reasons=[
+            f"{doubt}; the policy judged facts Cordon could not tie to the target, so a human "
+            "confirms it first"])
+
+
+def _target_in_doubt(kind: str, target: str, enrichment: Enrichment) -> str | None:
+    """Why the facts about an account or machine target cannot be trusted, or None."""
+    if kind == "user":
+        facts, source = enrichment.users.get(target.lower()), "Entra ID"
+    elif kind == "device":
+        facts, source = enrichment.devices.get(target.lower()), "Defender for Endpoint"
+    else:
+        return None
+    if facts is None or not facts.found:
+        return f"{source} did not return {target} when Cordon looked it up"
+    if facts.conflict:
+        return f"the incident's ids for {target} disagree: {facts.conflict}"
+    return None

@@ -89,8 +89,8 @@ def _failure_sentences(enrichment: Enrichment, ledger: EvidenceLedger) -> list[s
     for failure in enrichment.failures:
         failed = ledger.note("enrichment", f"Lookup {failure.lookup} for {failure.entity} failed: "
                              f"{failure.error}", failure.entity)
-        sentences.append(sentence(f"The {failure.lookup} lookup for {failure.entity} did not "
-                                  f"answer, so confidence is lowered", [failed]))
+        sentences.append(sentence(f"The {failure.lookup} lookup for {failure.entity} gave no "
+                                  f"usable answer, so confidence is lowered", [failed]))
     return sentences
 
 

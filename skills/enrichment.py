@@ -13,6 +13,11 @@ Each lookup has its own timeout (`settings.enrichment_timeout_s`). A lookup that
 out becomes a `LookupFailure` naming the lookup, the entity and the error; the rest goes on, and
 the facts it would have given stay at their defaults (unknown, not VIP, not critical).
 
+The facts are always those of the object the entity names, since that is what an action would
+be aimed at: when an account's `aadUserId` is another user's, or a host's `MdatpDeviceId`
+another machine's, the lookup is made again by name and the disagreement is kept both as a
+`LookupFailure` and as the facts' `conflict` (the decider then leaves the action to a human).
+
 Answers are kept for `settings.enrichment_cache_s` seconds and shared by the incidents of a
 storm (see `skills.lookup_cache`); Cordon's own actions drop what they change.
 
@@ -154,10 +159,24 @@ class _Run:
     async def account(self, entity: Entity) -> None:
         key = entity.key
         object_id = str(entity.properties.get("aadUserId") or "")
-        ref = object_id or key
         facts = UserFacts(upn=key, id=object_id)
         self.enrichment.users[key] = facts
+        await self._fill_account(facts, key, ref=object_id or key, object_id=object_id)
+        found = str(facts.user.get("userPrincipalName") or "").lower()
+        if not (facts.found and "@" in key and found and found != key):
+            return
 
+        # The entity names one account and its aadUserId another: the facts must be those of
+        # the account an action would be aimed at, so look again by name, and say so.
+        conflict = (f"the entity names {key} but its aadUserId {object_id} is {found} in "
+                    "Entra ID")
+        self._conflict("Identity.user", key, conflict)
+        facts = UserFacts(upn=key, conflict=conflict)
+        self.enrichment.users[key] = facts
+        await self._fill_account(facts, key, ref=key, object_id="")
+
+    async def _fill_account(self, facts: UserFacts, key: str, *, ref: str,
+                            object_id: str) -> None:
         async def by_id() -> tuple[Any, Any]:
             user_id = object_id
             if not user_id:
@@ -198,9 +217,22 @@ class _Run:
         self.enrichment.devices[entity.key] = facts
         machine = await self._lookup("Devices", "device", entity.key,
                                      device_id=device_id, dns_name=entity.key)
+        found = str((machine or {}).get("computerDnsName") or "").lower()
+        if device_id and machine and machine.get("id") and not _same_host(found, entity.key):
+            # As for accounts: the facts are those of the machine the entity names.
+            facts.conflict = (f"the entity names {entity.key} but its MdatpDeviceId "
+                              f"{device_id} is {found} in Defender for Endpoint")
+            self._conflict("Devices.device", entity.key, facts.conflict)
+            facts.id = ""
+            machine = await self._lookup("Devices", "device", entity.key,
+                                         device_id="", dns_name=entity.key)
         if machine and machine.get("id"):
             facts.found, facts.machine, facts.id = True, machine, str(machine["id"])
             facts.machine_tags = [str(t) for t in machine.get("machineTags") or []]
+
+    def _conflict(self, lookup: str, entity: str, error: str) -> None:
+        log.warning("entity identity conflict", lookup=lookup, entity=entity, error=error)
+        self.enrichment.failures.append(LookupFailure(lookup=lookup, entity=entity, error=error))
 
     async def ip(self, entity: Entity) -> None:
         facts = IpFacts(address=entity.key, internal=is_internal_address(entity.key))
@@ -270,6 +302,12 @@ def _is_admin(groups: dict[str, Any]) -> bool:
         if membership.get("type") == "directoryRole":
             return True
     return False
+
+
+def _same_host(dns_name: str, key: str) -> bool:
+    """True when a Defender machine's DNS name is the host an entity names. Host names are
+    compared without their domains, which Sentinel and Defender do not always agree on."""
+    return dns_name.split(".", 1)[0] == key.split(".", 1)[0]
 
 
 def _names_address(rows: list[dict[str, Any]], address: str) -> bool:

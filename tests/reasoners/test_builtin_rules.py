@@ -119,7 +119,7 @@ async def test_a_failed_lookup_lowers_confidence_and_is_said(scenario, enricher)
     assert recommendation.confidence < baseline.confidence
     assert any(e.source == "enrichment" and "timed out" in e.fact
                for e in recommendation.evidence)
-    assert "did not answer" in recommendation.rationale
+    assert "gave no usable answer" in recommendation.rationale
 
 
 async def test_an_account_entra_does_not_know_gets_no_action(scenario, enricher):

@@ -9,7 +9,8 @@ Microsoft Graph security incident (`displayName`, `alerts[].evidence[]`). It pro
   that deep are dropped); nothing about the incident is stored by the parser;
 - entity kinds it does not know are kept (kind `Other`, their original kind in `raw_kind`);
 - keys are read case-insensitively where Sentinel is known to vary (`alerts` / `Alerts`);
-- every string is kept as data: nothing in a title or description is interpreted.
+- every string is kept as data: nothing in a title or description is interpreted (a U+0000,
+  which no database Cordon runs on can store, becomes U+FFFD).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def parse_incident(payload: Any) -> Incident:
             expected="a Sentinel incident trigger body or a Graph security incident",
         )
     _not_too_deep(payload)
+    payload = _without_nul(payload)
 
     if isinstance(payload.get("object"), dict):
         return _parse_sentinel(payload["object"], "object")
@@ -67,6 +69,19 @@ def _not_too_deep(payload: Any) -> None:
     if _too_deep(payload):
         raise InvalidIncident(f"the body nests objects and lists more than {MAX_DEPTH} deep; "
                               "a Sentinel or Graph incident never does", max_depth=MAX_DEPTH)
+
+
+def _without_nul(value: Any) -> Any:
+    """The payload with every U+0000 in its strings and keys replaced by U+FFFD. JSON allows
+    the character (a captured command line may hold one) but PostgreSQL stores it in neither
+    text nor jsonb, so it is marked, not kept; the stored body and its hash are untouched."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def _too_deep(value: Any) -> bool:

@@ -220,3 +220,21 @@ def test_the_sandbox_is_never_served_once_microsoft_credentials_are_set(tmp_path
                           AZURE_TENANT_ID="f4b1c0de-5a1e-4c3b-9e7d-2b8a6c4d0e11",
                           AZURE_CLIENT_SECRET="s") == []
     assert sandbox_routes(CORDON_USE_MANAGED_IDENTITY="true") == []
+
+
+async def test_nul_characters_anywhere_are_kept_as_marks_not_a_500(cordon):
+    payload = scenario("malware-workstation")
+    payload["object"]["id"] += "\u0000"
+    payload["object"]["properties"]["title"] = "Ransomware\u0000 on FAB-LT-0310"
+    payload["object"]["properties"]["relatedEntities"].append(
+        {"kind": "Process", "properties": {"commandLine": "cmd.exe /c \u0000del", "x\u0000": 1}})
+
+    status, body = await cordon.post(payload)
+
+    assert status == 201, body
+    assert body["incident_id"].endswith("\ufffd")
+    assert body["outcome"] == "contained"  # the laptop is still isolated
+    status, record = await cordon.get(body["incident_id"])
+    assert status == 200, record
+    stored = await cordon.engine.record(body["incident_id"])
+    assert stored.incident.title == "Ransomware\ufffd on FAB-LT-0310"

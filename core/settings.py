@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         validation_alias="CORDON_BLOCK_IP_NSG_ID",
     )
     enrichment_timeout_s: float = Field(5.0, validation_alias="CORDON_ENRICHMENT_TIMEOUT")
+    # Lookups in flight at once in this process, across incidents.
+    enrichment_concurrency: int = Field(16, ge=1,
+                                        validation_alias="CORDON_ENRICHMENT_CONCURRENCY")
+    # Entities of each kind (accounts, hosts, addresses...) looked up for one incident.
+    enrichment_max_entities: int = Field(100, ge=1,
+                                         validation_alias="CORDON_ENRICHMENT_MAX_ENTITIES")
     # How long a lookup's answer serves later incidents; 0 reads everything fresh.
     enrichment_cache_s: float = Field(30.0, validation_alias="CORDON_ENRICHMENT_CACHE")
     action_max_attempts: int = Field(4, validation_alias="CORDON_ACTION_MAX_ATTEMPTS")

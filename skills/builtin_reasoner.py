@@ -37,6 +37,7 @@ from skills.reasoning_mail import phishing_campaigns
 log = structlog.get_logger(__name__)
 
 FAILURE_DISCOUNT = 0.9
+SAID_FAILURES = 5  # failed lookups the rationale names one by one
 REASSURED_CONFIDENCE = 0.8
 UNSURE_CONFIDENCE = 0.6
 QUIET_RISK = 5
@@ -85,12 +86,19 @@ def _finding_sentences(finding: Finding) -> list[str]:
 
 
 def _failure_sentences(enrichment: Enrichment, ledger: EvidenceLedger) -> list[str]:
+    """A sentence for each failed lookup, up to SAID_FAILURES; one sentence for the rest."""
+    failures = enrichment.failures
     sentences = []
-    for failure in enrichment.failures:
+    for failure in failures[:SAID_FAILURES]:
         failed = ledger.note("enrichment", f"Lookup {failure.lookup} for {failure.entity} failed: "
                              f"{failure.error}", failure.entity)
         sentences.append(sentence(f"The {failure.lookup} lookup for {failure.entity} gave no "
                                   f"usable answer, so confidence is lowered", [failed]))
+    rest = failures[SAID_FAILURES:]
+    if rest:
+        lookups = ", ".join(sorted({f.lookup for f in rest}))
+        failed = ledger.note("enrichment", f"{len(rest)} more lookups failed ({lookups})")
+        sentences.append(sentence(f"{len(rest)} more lookups gave no usable answer", [failed]))
     return sentences
 
 

@@ -13,6 +13,12 @@ Each lookup has its own timeout (`settings.enrichment_timeout_s`). A lookup that
 out becomes a `LookupFailure` naming the lookup, the entity and the error; the rest goes on, and
 the facts it would have given stay at their defaults (unknown, not VIP, not critical).
 
+What one incident can cost is bounded: at most `settings.enrichment_concurrency` lookups are in
+flight in the process (the timeout runs from a lookup's start, not from its wait for a turn), and
+at most `settings.enrichment_max_entities` entities of each kind are looked up. The rest of a
+kind are named in one `LookupFailure`; nothing is proposed against an account, machine or
+address that was not looked up.
+
 The facts are always those of the object the entity names, since that is what an action would
 be aimed at: when an account's `aadUserId` is another user's, or a host's `MdatpDeviceId`
 another machine's, the lookup is made again by name and the disagreement is kept both as a
@@ -62,6 +68,9 @@ ADMIN_GROUPS = frozenset({
     "global administrator", "privileged role administrator", "security administrator",
 })
 CRITICAL_TAGS = frozenset({"tier0", "critical", "domaincontroller"})
+LOOKED_UP_KINDS = frozenset({EntityKind.ACCOUNT, EntityKind.HOST, EntityKind.IP, EntityKind.URL,
+                             EntityKind.DNS, EntityKind.MAIL_MESSAGE,
+                             EntityKind.CLOUD_APPLICATION})
 
 
 class Enricher:
@@ -70,19 +79,41 @@ class Enricher:
     def __init__(self, kernel_or_plugins: Any, settings: Settings) -> None:
         self._source = kernel_or_plugins
         self._timeout_s = settings.enrichment_timeout_s
+        self._slots = asyncio.Semaphore(settings.enrichment_concurrency)
+        self._max_entities = settings.enrichment_max_entities
         self.cache = LookupCache(settings.enrichment_cache_s)
 
     async def enrich(self, incident: Incident) -> Enrichment:
         started = time.perf_counter()
         run = _Run(self)
         watchlists = asyncio.gather(*(run.watchlist(name) for name in WATCHLISTS))
-        per_entity = asyncio.gather(*(run.entity(e) for e in incident.entities))
+        per_entity = asyncio.gather(*(run.entity(e) for e in self._looked_up(incident, run)))
         await asyncio.gather(watchlists, per_entity)
         enrichment = run.finish()
         log.info("incident enriched", incident_id=incident.id,
                  entities=len(incident.entities), failures=len(enrichment.failures),
                  elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
         return enrichment
+
+    def _looked_up(self, incident: Incident, run: _Run) -> list[Entity]:
+        """The entities to look up: the first `max_entities` of each kind; the rest of a kind
+        are named in one failure."""
+        kept: list[Entity] = []
+        skipped: dict[str, int] = {}
+        seen: dict[EntityKind, int] = {}
+        for entity in incident.entities:
+            seen[entity.kind] = seen.get(entity.kind, 0) + 1
+            if seen[entity.kind] <= self._max_entities:
+                kept.append(entity)
+            elif entity.kind in LOOKED_UP_KINDS:
+                skipped[entity.raw_kind] = skipped.get(entity.raw_kind, 0) + 1
+        for kind, count in skipped.items():
+            error = (f"not looked up: Cordon looks up at most {self._max_entities} {kind} "
+                     "entities of one incident")
+            log.warning("lookups skipped", incident_id=incident.id, kind=kind, skipped=count)
+            run.enrichment.failures.append(LookupFailure(
+                lookup=f"{kind}.facts", entity=f"{count} more {kind} entities", error=error))
+        return kept
 
     async def call(self, plugin: str, function: str, **arguments: Any) -> Any:
         """One lookup, answered from the cache of recent identical lookups when it can be."""
@@ -107,9 +138,9 @@ class Enricher:
 
     async def lookup(self, name: str, entity: str, call: Callable[[], Awaitable[Any]],
                      failures: list[LookupFailure]) -> Any:
-        """`call()` within the timeout; on failure, a `LookupFailure` and None."""
+        """`call()` in its turn and within the timeout; on failure, a `LookupFailure` and None."""
         try:
-            async with asyncio.timeout(self._timeout_s):
+            async with self._slots, asyncio.timeout(self._timeout_s):
                 return await call()
         except TimeoutError:
             error = f"timed out after {self._timeout_s:g} s"

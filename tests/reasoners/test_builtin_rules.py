@@ -122,6 +122,20 @@ async def test_a_failed_lookup_lowers_confidence_and_is_said(scenario, enricher)
     assert "gave no usable answer" in recommendation.rationale
 
 
+async def test_many_failed_lookups_are_summed_up_not_listed_one_by_one(scenario, enricher):
+    incident = scenario("impossible-travel-powershell")
+    enrichment = enricher.enrich(incident)
+    enrichment.failures.extend(
+        LookupFailure(lookup="Identity.groups", entity=f"user{i}@fabrikam.example",
+                      error="timed out after 5 s") for i in range(40))
+
+    recommendation = await BuiltinReasoner().recommend(incident, enrichment)
+
+    assert recommendation.rationale.count("gave no usable answer") == 6
+    assert "35 more lookups gave no usable answer" in recommendation.rationale
+    assert len([e for e in recommendation.evidence if e.source == "enrichment"]) == 6
+
+
 async def test_an_account_entra_does_not_know_gets_no_action(scenario, enricher):
     incident = scenario("impossible-travel-powershell")
     enrichment = enricher.enrich(incident)

@@ -411,6 +411,37 @@ def _parse_graph(payload: dict[str, Any]) -> Incident:
     )
 
 
+XDR_PROVIDERS = frozenset({"microsoftxdr", "microsoftdefenderxdr", "microsoft365defender"})
+
+
+def wants_xdr_details(incident: Incident) -> bool:
+    """True for a Sentinel incident that Defender XDR raised and that arrived without its
+    alerts or entities: Graph holds them (`completed_from_graph`)."""
+    provider = incident.provider.lower().replace(" ", "")
+    return (incident.source == "sentinel" and provider in XDR_PROVIDERS
+            and bool(incident.provider_incident_id)
+            and not (incident.alerts and incident.entities))
+
+
+def completed_from_graph(incident: Incident, payload: Any) -> Incident:
+    """The Sentinel incident with the alerts and evidence of its Defender XDR incident (a Graph
+    security incident) added; its id, number, title and revision stay Sentinel's. Raises
+    InvalidIncident when the payload is not a Graph security incident."""
+    if not isinstance(payload, dict):
+        raise InvalidIncident(f"expected a Graph security incident, got {type(payload).__name__}")
+    _not_too_deep(payload)
+    xdr = _parse_graph(_without_nul(payload))
+    alerts = incident.alerts or xdr.alerts
+    return incident.model_copy(update={
+        "description": incident.description or xdr.description,
+        "alerts": alerts,
+        "alert_count": max(incident.alert_count, len(alerts)),
+        "entities": _dedupe([*incident.entities, *xdr.entities])[:MAX_ENTITIES],
+        "tactics": list(dict.fromkeys([*incident.tactics, *xdr.tactics])),
+        "products": list(dict.fromkeys([*incident.products, *xdr.products])),
+    })
+
+
 def _graph_number(incident_id: str) -> int | None:
     """A Graph incident's id doubles as its number when it is a plain decimal that fits."""
     if not (incident_id.isascii() and incident_id.isdigit()) or len(incident_id) > 18:

@@ -1,7 +1,8 @@
 """Triage: one incident from intake to decided verdicts, persisted and audited.
 
 The pipeline: claim the delivery (a redelivery of the same id and revision is answered with the
-stored record, and nothing is done twice), enrich its entities, ask the reasoner, ask the policy
+stored record, and nothing is done twice), complete a Defender XDR incident that came without
+its alerts or entities from Microsoft Graph, enrich its entities, ask the reasoner, ask the policy
 about each proposed action, then persist the runs, approvals, the record and the delivery's
 "triaged" mark in one transaction and hand the `auto` runs to the executor in the background.
 
@@ -34,12 +35,14 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlalchemy.exc import DBAPIError
 
+from core.errors import InvalidIncident
 from core.models import (
     ActionRun,
     Approval,
     Enrichment,
     Incident,
     IncidentRecord,
+    LookupFailure,
     ProposedAction,
     Recommendation,
     RunStatus,
@@ -47,6 +50,7 @@ from core.models import (
 )
 from policy import Usage
 from response.decisions import known_targets
+from response.intake import completed_from_graph, wants_xdr_details
 from response.verdict_recheck import STATUS_FOR_VERDICT, approval_for
 
 log = structlog.get_logger(__name__)
@@ -272,10 +276,13 @@ class Triage:
                 "entities": [{"kind": e.raw_kind, "key": e.key} for e in incident.entities[:200]],
             })]
 
+        incident, failures = await self._with_xdr_details(incident, audit)
+
         # The breaker counts and what an earlier revision left do not depend on the entities:
         # read them while the lookups are out.
         enrichment, state = await asyncio.gather(
             self._enricher.enrich(incident), self._state_before(incident))
+        enrichment.failures[:0] = failures
         audit.append(("incident enriched", "cordon", incident.id, {
             "users": sorted(enrichment.users), "devices": sorted(enrichment.devices),
             "ips": sorted(enrichment.ips), "hosts": sorted(enrichment.hosts),
@@ -287,6 +294,33 @@ class Triage:
         self._execute_auto(new_runs, record)
         await self._tell_listeners(record)
         return record
+
+    async def _with_xdr_details(self, incident: Incident,
+                                audit: list) -> tuple[Incident, list[LookupFailure]]:
+        """The incident completed from its Defender XDR incident when it arrived without alerts
+        or entities (see `response.intake.wants_xdr_details`), and any failure doing so."""
+        failures: list[LookupFailure] = []
+        if not wants_xdr_details(incident):
+            return incident, failures
+        xdr_id = incident.provider_incident_id
+        payload = await self._enricher.security_incident(xdr_id, failures)
+        if payload is None:
+            return incident, failures
+        try:
+            completed = completed_from_graph(incident, payload)
+        except InvalidIncident as exc:
+            failures.append(LookupFailure(lookup="Incidents.security_incident", entity=xdr_id,
+                                          error=f"unexpected answer: {exc}"))
+            return incident, failures
+        known = {(e.raw_kind, e.key) for e in incident.entities}
+        added = [e for e in completed.entities if (e.raw_kind, e.key) not in known]
+        audit.append(("incident completed", "graph", incident.id, {
+            "xdr_incident": xdr_id, "alerts": len(completed.alerts) - len(incident.alerts),
+            "entities": [{"kind": e.raw_kind, "key": e.key} for e in added[:200]],
+        }))
+        log.info("incident completed from Defender XDR", incident_id=incident.id,
+                 xdr_incident=xdr_id, entities=len(added))
+        return completed, failures
 
     async def _tell_listeners(self, record: IncidentRecord) -> None:
         for listener in self.listeners:

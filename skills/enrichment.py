@@ -9,6 +9,9 @@ through the read-only kernel functions (or plain plugin objects, for tests and t
 - mail messages: `Mail` analyzed_email; cloud applications: `Apps` app_consents;
 - and the watchlists VIPUsers, CriticalAssets and KnownVPNEgress once per incident.
 
+`security_incident` reads a Defender XDR incident with its alerts (`Incidents`), for the triage
+to complete a Sentinel incident that arrived without them.
+
 Each lookup has its own timeout (`settings.enrichment_timeout_s`). A lookup that fails or times
 out becomes a `LookupFailure` naming the lookup, the entity and the error; the rest goes on, and
 the facts it would have given stay at their defaults (unknown, not VIP, not critical).
@@ -94,6 +97,21 @@ class Enricher:
                  entities=len(incident.entities), failures=len(enrichment.failures),
                  elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
         return enrichment
+
+    async def security_incident(self, incident_id: str,
+                                failures: list[LookupFailure]) -> dict[str, Any] | None:
+        """The Defender XDR incident `incident_id` with its alerts, read fresh (an XDR incident
+        gains alerts as it grows); None, with a failure noted, when it cannot be read."""
+        found = await self.lookup(
+            "Incidents.security_incident", incident_id,
+            lambda: self._call("Incidents", "security_incident", incident_id=incident_id),
+            failures)
+        if found is not None and found.get("found") is False:
+            failures.append(LookupFailure(lookup="Incidents.security_incident",
+                                          entity=incident_id,
+                                          error="Microsoft Graph knows no such incident"))
+            return None
+        return found
 
     def _looked_up(self, incident: Incident, run: _Run) -> list[Entity]:
         """The entities to look up: the first `max_entities` of each kind; the rest of a kind

@@ -65,6 +65,7 @@ from skills.graph import GraphClient
 from skills.lookups.apps import AppLookups
 from skills.lookups.devices import DeviceLookups
 from skills.lookups.identity import IdentityLookups
+from skills.lookups.incidents import IncidentLookups
 from skills.lookups.mail import MailLookups
 from skills.lookups.threat_intel import ThreatIntelLookups
 from skills.lookups.watchlists import WatchlistLookups
@@ -180,6 +181,7 @@ def build_kernel(settings: Settings, authorizer: Authorizer, *,
     kernel.add_plugin(WatchlistLookups(api, settings.workspace_id), plugin_name="Watchlists")
     kernel.add_plugin(MailLookups(graph), plugin_name="Mail")
     kernel.add_plugin(AppLookups(graph), plugin_name="Apps")
+    kernel.add_plugin(IncidentLookups(graph), plugin_name="Incidents")
 
     kernel.add_plugin(IdentityResponse(graph, guard), plugin_name="IdentityResponse")
     kernel.add_plugin(DeviceResponse(api, guard), plugin_name="DeviceResponse")

@@ -16,7 +16,8 @@ from semantic_kernel.functions import FunctionResult
 
 log = structlog.get_logger(__name__)
 
-READ_ONLY_PLUGINS = ("Identity", "Devices", "ThreatIntel", "Watchlists", "Mail", "Apps")
+READ_ONLY_PLUGINS = ("Identity", "Devices", "ThreatIntel", "Watchlists", "Mail", "Apps",
+                     "Incidents")
 
 
 async def refuse_acting_tools(context: Any, next: Any) -> None:

@@ -97,7 +97,7 @@ async def test_a_model_given_the_real_kernel_may_look_but_never_act(real_skills,
 
     offered = chat.offered_tools(0)
     assert offered and all(name.split("-")[0] in {"Identity", "Devices", "ThreatIntel",
-                                                  "Watchlists", "Mail", "Apps"}
+                                                  "Watchlists", "Mail", "Apps", "Incidents"}
                            for name in offered)
     refusals = chat.tool_messages(2)
     assert [m["tool_call_id"] for m in refusals] == ["call_1", "call_2"]

@@ -14,7 +14,8 @@ from skills.enrichment import Enricher
 class ThreatIntel:
     """Answers every address as neutral after a moment, counting the lookups in flight."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.01) -> None:
+        self.delay = delay
         self.in_flight = 0
         self.most_in_flight = 0
         self.asked: list[str] = []
@@ -23,7 +24,7 @@ class ThreatIntel:
         self.asked.append(address)
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(self.delay)
         self.in_flight -= 1
         return {"classification": "neutral", "score": 0}
 
@@ -56,12 +57,12 @@ async def test_a_huge_incident_is_looked_up_a_few_at_a_time_up_to_the_cap():
 
 
 async def test_waiting_for_a_turn_does_not_count_against_the_timeout():
-    intel = ThreatIntel()
+    intel = ThreatIntel(delay=0.03)
     enricher = Enricher({"ThreatIntel": intel, "Watchlists": Watchlists()}, Settings(
         CORDON_ENRICHMENT_CACHE=0, CORDON_ENRICHMENT_CONCURRENCY=1,
-        CORDON_ENRICHMENT_TIMEOUT=0.05))
+        CORDON_ENRICHMENT_TIMEOUT=0.15))
 
-    enrichment = await enricher.enrich(_spray_of(20))  # 20 × 10 ms one by one: 0.2 s in all
+    enrichment = await enricher.enrich(_spray_of(20))  # 20 × 30 ms one by one: 0.6 s in all
 
     assert enrichment.failures == []
     assert all(ip.reputation == "neutral" for ip in enrichment.ips.values())

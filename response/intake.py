@@ -427,10 +427,9 @@ def completed_from_graph(incident: Incident, payload: Any) -> Incident:
     """The Sentinel incident with the alerts and evidence of its Defender XDR incident (a Graph
     security incident) added; its id, number, title and revision stay Sentinel's. Raises
     InvalidIncident when the payload is not a Graph security incident."""
-    if not isinstance(payload, dict):
-        raise InvalidIncident(f"expected a Graph security incident, got {type(payload).__name__}")
-    _not_too_deep(payload)
-    xdr = _parse_graph(_without_nul(payload))
+    xdr = parse_incident(payload)
+    if xdr.source != "graph":
+        raise InvalidIncident("expected a Graph security incident, got another shape")
     alerts = incident.alerts or xdr.alerts
     return incident.model_copy(update={
         "description": incident.description or xdr.description,
